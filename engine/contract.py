@@ -1,0 +1,89 @@
+"""The model contract: what an ONNX generator must look like for the engine to use it.
+
+The trainer writes :meth:`ModelContract.to_metadata` into the ONNX file's metadata; the engine reads it back
+with :func:`ModelContract.from_metadata` and refuses any file that does not match, with a message that says
+what is wrong. Keeping it in one place means trainer and engine cannot disagree about names or scaling.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from engine import colour
+
+#: The metadata key holding the JSON contract.
+METADATA_KEY = "rechroma.contract"
+#: Bumped when the meaning of any field changes; the engine accepts only versions it knows.
+CONTRACT_VERSION = 1
+
+
+class ModelContractError(ValueError):
+    """The ONNX file is not a Rechroma generator (or one of another, incompatible, version)."""
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """Names, shapes and scaling of the generator: L [N,1,H,W] in -> a*b* [N,2,H,W] out."""
+
+    input_name: str = "L"
+    output_name: str = "ab"
+    #: H and W fed to the network must be multiples of this (the U-Net's total stride).
+    size_multiple: int = 32
+    #: Long side, in pixels, at which the engine runs the network unless told otherwise.
+    default_render_size: int = 512
+    #: input = (L* - l_center) / l_range ; a*b* = output * ab_scale
+    l_center: float = colour.L_CENTER
+    l_range: float = colour.L_RANGE
+    ab_scale: float = colour.AB_SCALE
+    version: int = CONTRACT_VERSION
+    #: Free-form description of the model (name, training data) shown in the app's About box.
+    model_name: str = "unnamed"
+    model_version: str = "0"
+    extra: dict = field(default_factory=dict)
+
+    def to_metadata(self) -> dict[str, str]:
+        return {METADATA_KEY: json.dumps(asdict(self), sort_keys=True)}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str]) -> ModelContract:
+        raw = metadata.get(METADATA_KEY)
+        if raw is None:
+            raise ModelContractError(
+                f"not a Rechroma model: its metadata has no '{METADATA_KEY}' entry "
+                "(export generators with the Rechroma trainer)"
+            )
+        try:
+            values = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ModelContractError(f"model contract is not valid JSON: {exc}") from exc
+        if not isinstance(values, dict):
+            raise ModelContractError("model contract must be a JSON object")
+        version = values.get("version")
+        if version != CONTRACT_VERSION:
+            raise ModelContractError(
+                f"model contract version {version!r} is not supported (this Rechroma reads version "
+                f"{CONTRACT_VERSION})"
+            )
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(values) - known
+        if unknown:
+            raise ModelContractError(f"model contract has unknown fields: {sorted(unknown)}")
+        contract = cls(**values)
+        contract.check_scaling()
+        return contract
+
+    def check_scaling(self) -> None:
+        """The engine's colour module fixes the scaling; a model trained with other constants is refused."""
+        expected = (colour.L_CENTER, colour.L_RANGE, colour.AB_SCALE)
+        got = (self.l_center, self.l_range, self.ab_scale)
+        if any(abs(a - b) > 1e-6 for a, b in zip(expected, got, strict=True)):
+            raise ModelContractError(
+                f"model was trained with Lab scaling (l_center, l_range, ab_scale)={got}, "
+                f"this engine uses {expected}"
+            )
+        if self.size_multiple < 1 or self.default_render_size < self.size_multiple:
+            raise ModelContractError(
+                f"bad sizes in contract: size_multiple={self.size_multiple}, "
+                f"default_render_size={self.default_render_size}"
+            )
