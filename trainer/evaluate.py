@@ -1,0 +1,187 @@
+"""Judge a colorizer as QUALITY.md does: make colour photos grey, colorize them through the engine, compare.
+
+The engine's own `colorize` + `Prediction.render` is the code path under test, exactly as the app and the CLI use
+it; only the file decode happens once here so every model sees the same pixels. Baselines (the grey photo itself
+and, when given, an L1-only generator) are computed in the same run so the table is self-consistent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine import colour
+from engine.model import Generator
+from engine.photo_io import PhotoError, read_photo
+from engine.pipeline import colorize
+from trainer import metrics
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+METRIC_KEYS = ("de00", "psnr", "ssim", "cf_pred", "cf_true")
+
+
+def find_photos(folders: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for folder in folders:
+        if folder.is_file():
+            found.append(folder)
+            continue
+        found += sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return found
+
+
+def load_truth(path: Path, max_side: int):
+    """The photo as 8-bit sRGB, downscaled so metrics stay cheap on big scans; None if grey already."""
+    photo = read_photo(path)
+    pixels = photo.pixels
+    if pixels.dtype != np.uint8:
+        pixels = (pixels.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    h, w = pixels.shape[:2]
+    scale = max_side / max(h, w)
+    if scale < 1:
+        pixels = cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return photo, pixels
+
+
+def make_grey(truth: np.ndarray) -> np.ndarray:
+    """The grey version keeps L* exactly (a* = b* = 0), so every model starts from the same lightness."""
+    lightness = colour.rgb_to_lightness(truth.astype(np.float32) / 255.0)
+    lab = np.zeros((*lightness.shape, 3), np.float32)
+    lab[..., 0] = lightness
+    return colour.to_uint8(np.clip(colour.lab_to_rgb(lab), 0, 1))
+
+
+def run_model(generator: Generator, photo, grey: np.ndarray, render_size: int | None) -> np.ndarray:
+    grey_photo = dataclasses.replace(photo, pixels=grey, alpha=None, exif=None)
+    rendered = colorize(grey_photo, generator, render_size=render_size).render(1.0)
+    if rendered.dtype != np.uint8:
+        rendered = (rendered.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    return rendered
+
+
+def summarise(rows: list[dict]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}
+
+
+def markdown_table(results: dict[str, list[dict]], title: str) -> str:
+    grey = summarise(results["grey"])
+    lines = [
+        f"### {title} ({len(results['grey'])} photos)",
+        "",
+        "| model | ΔE00 ↓ | vs grey | colourfulness (originals {:.1f}) | CF ratio | PSNR dB | SSIM |".format(
+            grey["cf_true"]
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, rows in results.items():
+        s = summarise(rows)
+        rel = 100.0 * (s["de00"] - grey["de00"]) / grey["de00"]
+        lines.append(
+            f"| {name} | {s['de00']:.2f} | {rel:+.1f} % | {s['cf_pred']:.1f} | "
+            f"{s['cf_pred'] / max(s['cf_true'], 1e-6):.2f} | {s['psnr']:.2f} | {s['ssim']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def contact_sheet(columns: dict[str, list[np.ndarray]], path: Path, tile_h: int = 160, rows: int = 10) -> None:
+    """One row per photo, one column per model (grey ... truth), each tile scaled to the same height."""
+    names = list(columns)
+    sheet_rows = []
+    for i in range(min(rows, len(columns[names[0]]))):
+        tiles = []
+        for name in names:
+            img = columns[name][i]
+            h, w = img.shape[:2]
+            tiles.append(cv2.resize(img, (max(1, round(w * tile_h / h)), tile_h), interpolation=cv2.INTER_AREA))
+        sheet_rows.append(np.hstack(tiles))
+    if not sheet_rows:
+        return
+    width = max(r.shape[1] for r in sheet_rows)
+    sheet_rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in sheet_rows]
+    header = np.full((24, width, 3), 255, np.uint8)
+    x = 0
+    for name in names:
+        cv2.putText(header, name, (x + 4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        x += round(columns[name][0].shape[1] * tile_h / columns[name][0].shape[0])
+    sheet = np.vstack([header, *sheet_rows])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
+
+def evaluate(
+    photos: list[Path],
+    models: dict[str, Generator],
+    *,
+    render_size: int | None = None,
+    max_side: int = 768,
+    sheet: Path | None = None,
+    progress: bool = True,
+) -> dict[str, list[dict]]:
+    """Per-photo metrics for 'grey', each named model, in input order; photos that fail to load are skipped."""
+    results: dict[str, list[dict]] = {"grey": [], **{name: [] for name in models}}
+    columns: dict[str, list[np.ndarray]] = {"grey": [], **{name: [] for name in models}, "original": []}
+    for n, path in enumerate(photos):
+        try:
+            photo, truth = load_truth(path, max_side)
+        except PhotoError as exc:
+            print(f"skip {path}: {exc}", file=sys.stderr)
+            continue
+        grey = make_grey(truth)
+        outputs = {"grey": grey}
+        for name, generator in models.items():
+            outputs[name] = run_model(generator, photo, grey, render_size)
+        for name, out in outputs.items():
+            row = metrics.image_scores(out, truth)
+            row["photo"] = str(path)
+            results[name].append(row)
+            columns[name].append(out)
+        columns["original"].append(truth)
+        if progress:
+            print(f"\r{n + 1}/{len(photos)}", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    if sheet is not None:
+        contact_sheet(columns, sheet)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rechroma-eval", description=__doc__)
+    parser.add_argument("folders", nargs="+", type=Path, help="folders (or files) of colour photos")
+    parser.add_argument("--model", type=Path, default=None, help="generator to judge (default: shipped model)")
+    parser.add_argument("--baseline", type=Path, default=None, help="L1-only generator to compare against")
+    parser.add_argument("--render-size", type=int, default=None)
+    parser.add_argument("--max-side", type=int, default=768, help="photos are judged at this long side")
+    parser.add_argument("--limit", type=int, default=None, help="judge only the first N photos")
+    parser.add_argument("--out", type=Path, default=Path("work/eval"), help="folder for report.md + sheet.png")
+    parser.add_argument("--title", default="Evaluation")
+    args = parser.parse_args(argv)
+
+    photos = find_photos(args.folders)[: args.limit]
+    if not photos:
+        print("no photos found", file=sys.stderr)
+        return 2
+    models: dict[str, Generator] = {}
+    if args.baseline is not None:
+        models["L1 only"] = Generator(args.baseline, device="cpu")
+    main_model = Generator(args.model, device="cpu")
+    models[f"{main_model.name}"] = main_model
+    start = time.perf_counter()
+    results = evaluate(photos, models, render_size=args.render_size, max_side=args.max_side,
+                       sheet=args.out / "sheet.png")
+    table = markdown_table(results, args.title)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.md").write_text(table, encoding="utf-8")
+    print(table)
+    print(f"({time.perf_counter() - start:.0f} s; contact sheet {args.out / 'sheet.png'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
