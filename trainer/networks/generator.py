@@ -1,0 +1,150 @@
+"""pix2pix generator: U-Net with a MobileNetV2 encoder, L [N,1,H,W] in, normalised a*b* [N,2,H,W] out.
+
+Skips come from the encoder at strides 2, 4, 8, 16 and the bottleneck is at stride 32, so H and W must be
+multiples of 32 (``ModelContract.size_multiple``). The decoder upsamples (bilinear) and then convolves with
+REFLECTION padding: transposed convs give checkerboards and zero padding left a thin blue band along the
+top edge in an earlier attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
+
+#: ImageNet mean/std of torchvision's weights.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: ``features`` indices that end each encoder stage (output strides 2, 4, 8, 16, 32) and their channels.
+STAGE_ENDS = (1, 3, 6, 13, 17)
+STAGE_CHANNELS = (16, 24, 32, 96, 320)
+SIZE_MULTIPLE = 32
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels // 4), channels)
+    raise ValueError(f"decoder_norm must be 'batch' or 'group', not {kind!r}")
+
+
+class DecoderConv(nn.Sequential):
+    """3x3 conv with reflection padding + norm + ReLU."""
+
+    def __init__(self, inp: int, out: int, norm: str) -> None:
+        super().__init__(
+            nn.Conv2d(inp, out, 3, padding=1, padding_mode="reflect", bias=False),
+            _norm(norm, out),
+            nn.ReLU(inplace=True),
+        )
+
+
+class DecoderStage(nn.Sequential):
+    """Runs after ``upsample x2 + concat(skip)``: ``convs`` DecoderConvs."""
+
+    def __init__(self, inp: int, out: int, convs: int, norm: str) -> None:
+        super().__init__(*[DecoderConv(inp if i == 0 else out, out, norm) for i in range(convs)])
+
+
+class UNetGenerator(nn.Module):
+    """MobileNetV2 U-Net colorizer.
+
+    The last decoder stage works at full resolution and also sees the L input itself, so fine edges in
+    the chroma follow the photo's edges.
+    """
+
+    def __init__(
+        self,
+        *,
+        pretrained: bool = True,
+        encoder_weights: str | Path | None = None,
+        decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+        decoder_convs: Sequence[int] = (2, 2, 2, 1, 1),
+        decoder_norm: str = "batch",
+        output_scale: float = 1.2,
+        freeze_encoder_stages: int = 0,
+    ) -> None:
+        super().__init__()
+        if len(decoder_channels) != 5 or len(decoder_convs) != 5:
+            raise ValueError("decoder_channels and decoder_convs need 5 entries (strides 16, 8, 4, 2, 1)")
+        if pretrained:
+            if encoder_weights is None:
+                raise ValueError("pretrained=True needs encoder_weights (path to mobilenet_v2-b0353104.pth)")
+            backbone = load_pretrained(encoder_weights)
+        else:
+            backbone = MobileNetV2()
+        # features[18] (1x1 conv to 1280) and the classifier are ImageNet-only; drop them.
+        self.encoder = backbone.features[: STAGE_ENDS[-1] + 1]
+        # L_norm in [-1, 1] -> grey sRGB v = (L_norm + 1) / 2 -> ImageNet-normalised 3 channels, done inside
+        # the network so the ONNX file takes 1-channel L (see engine.contract).
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        self.register_buffer("in_scale", 0.5 / std, persistent=False)
+        self.register_buffer("in_bias", (0.5 - mean) / std, persistent=False)
+
+        skip_channels = (*reversed(STAGE_CHANNELS[:-1]), 1)  # strides 16, 8, 4, 2, then L itself at 1
+        stages = []
+        channels = STAGE_CHANNELS[-1]
+        for out, convs, skip in zip(decoder_channels, decoder_convs, skip_channels, strict=True):
+            stages.append(DecoderStage(channels + skip, out, convs, decoder_norm))
+            channels = out
+        self.decoder = nn.ModuleList(stages)
+        self.head = nn.Conv2d(channels, 2, 1)
+        self.output_scale = float(output_scale)
+        self.frozen_stages = 0
+        self.freeze_encoder_stages(freeze_encoder_stages)
+
+    # -- encoder freezing -------------------------------------------------------------------------------
+    def encoder_stage_modules(self, stage: int) -> list[nn.Module]:
+        """Modules of encoder stage ``stage`` (1-based; stage k ends at stride 2**k)."""
+        start = 0 if stage == 1 else STAGE_ENDS[stage - 2] + 1
+        return [self.encoder[i] for i in range(start, STAGE_ENDS[stage - 1] + 1)]
+
+    def freeze_encoder_stages(self, count: int) -> None:
+        """Freeze the first ``count`` encoder stages (weights and BN statistics): faster on CPU (no backward
+        through them) and a regulariser when there is little data."""
+        if not 0 <= count <= len(STAGE_ENDS):
+            raise ValueError(f"freeze_encoder_stages must be in 0..{len(STAGE_ENDS)}, not {count}")
+        self.frozen_stages = count
+        for stage in range(1, len(STAGE_ENDS) + 1):
+            for module in self.encoder_stage_modules(stage):
+                module.requires_grad_(stage > count)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> UNetGenerator:
+        super().train(mode)
+        # Frozen stages keep their ImageNet BN statistics even while the rest trains.
+        for stage in range(1, self.frozen_stages + 1):
+            for module in self.encoder_stage_modules(stage):
+                module.eval()
+        return self
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.encoder.parameters() if p.requires_grad]
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        return [*self.decoder.parameters(), *self.head.parameters()]
+
+    # -- forward ----------------------------------------------------------------------------------------
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        x = l_norm * self.in_scale + self.in_bias
+        skips = []
+        for i, module in enumerate(self.encoder):
+            x = module(x)
+            if i in STAGE_ENDS[:-1]:
+                skips.append(x)
+        skips = [*reversed(skips), l_norm]
+        for stage, skip in zip(self.decoder, skips, strict=True):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
+        return torch.tanh(self.head(x)) * self.output_scale
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
