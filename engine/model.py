@@ -1,0 +1,168 @@
+"""The generator: one onnxruntime session, checked against the model contract, reused for every photo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from engine import colour
+from engine.cancel import Cancelled, CancelToken
+from engine.contract import ModelContract, ModelContractError
+from engine.resources import MODELS_DIR_ENV, models_dir
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class NoModelError(RuntimeError):
+    """No generator is installed (or the given path does not exist)."""
+
+
+class DeviceError(RuntimeError):
+    """The requested device cannot be used (e.g. "cuda" without a working CUDA provider)."""
+
+
+def how_to_get_a_model() -> str:
+    return (
+        "train one with `rechroma-train` (it exports the generator to resources/models/), "
+        f"pass --model PATH, or set {MODELS_DIR_ENV} to a folder holding a Rechroma .onnx model"
+    )
+
+
+def default_model_path() -> Path | None:
+    """The newest ``*.onnx`` in the models folder, or None when there is none."""
+    folder = models_dir()
+    if not folder.is_dir():
+        return None
+    candidates = [p for p in folder.glob("*.onnx") if p.is_file()]
+    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
+
+
+def available_cpu_count() -> int:
+    """Cores this process may run on (respects container/affinity limits, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _providers_for(device: str) -> list:
+    if device not in DEVICES:
+        raise DeviceError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    has_cuda = CUDA in ort.get_available_providers()
+    if device == "cuda" and not has_cuda:
+        raise DeviceError(
+            "device 'cuda' requested but this onnxruntime has no CUDA support "
+            "(install the GPU build: pip install -e '.[gpu]'), or use --device cpu"
+        )
+    if device == "cpu" or not has_cuda:
+        return [CPU]
+    # HEURISTIC avoids cuDNN's exhaustive search, which costs seconds on every new input size.
+    return [(CUDA, {"cudnn_conv_algo_search": "HEURISTIC"}), CPU]
+
+
+class Generator:
+    """A Rechroma generator loaded from an ONNX file (default: the newest one in the models folder)."""
+
+    def __init__(self, path: Path | str | None = None, device: str = "auto", threads: int | None = None):
+        if path is None:
+            path = default_model_path()
+            if path is None:
+                raise NoModelError(f"no colorization model installed (looked in {models_dir()}): "
+                                   + how_to_get_a_model())
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise NoModelError(f"model file not found: {self.path}; " + how_to_get_a_model())
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or available_cpu_count()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: provider fallback warnings are reported by us
+        providers = _providers_for(device)
+        try:
+            self._session = ort.InferenceSession(str(self.path), options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own pybind exception types for bad files
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelContractError(f"{self.path.name} is not a usable ONNX model: {reason}") from exc
+
+        self.providers: list[str] = self._session.get_providers()
+        #: The device really in use: onnxruntime silently falls back to CPU when CUDA fails to load.
+        self.device = "cuda" if self.providers and self.providers[0] == CUDA else "cpu"
+        if device == "cuda" and self.device != "cuda":
+            raise DeviceError(
+                "device 'cuda' requested but the CUDA provider failed to load (check the CUDA and cuDNN "
+                "libraries onnxruntime-gpu needs), or use --device cpu"
+            )
+        metadata = self._session.get_modelmeta().custom_metadata_map
+        try:
+            self.contract = ModelContract.from_metadata(metadata)
+        except ModelContractError as exc:
+            raise ModelContractError(f"{self.path.name}: {exc}") from exc
+        self._check_graph()
+
+    def _check_graph(self) -> None:
+        """The graph must have exactly the contract's tensors: L [N,1,H,W] float in, ab [N,2,H,W] float out."""
+        c = self.contract
+        for kind, tensors, name, channels in (
+            ("input", self._session.get_inputs(), c.input_name, 1),
+            ("output", self._session.get_outputs(), c.output_name, 2),
+        ):
+            names = [t.name for t in tensors]
+            if names != [name]:
+                raise ModelContractError(
+                    f"{self.path.name}: the contract expects one {kind} named {name!r}, the graph has {names}"
+                )
+            tensor = tensors[0]
+            if tensor.type != "tensor(float)":
+                raise ModelContractError(f"{self.path.name}: {kind} {name!r} is {tensor.type}, expected float32")
+            shape = tensor.shape
+            if len(shape) != 4:
+                raise ModelContractError(
+                    f"{self.path.name}: {kind} {name!r} has rank {len(shape)} {shape}, expected [N,{channels},H,W]"
+                )
+            if isinstance(shape[1], int) and shape[1] != channels:
+                raise ModelContractError(
+                    f"{self.path.name}: {kind} {name!r} has {shape[1]} channels, expected {channels}"
+                )
+
+    @property
+    def name(self) -> str:
+        """Human-readable model name with version, e.g. "rechroma-mnv2 v3"."""
+        return f"{self.contract.model_name} v{self.contract.model_version}"
+
+    @property
+    def provider(self) -> str:
+        return self.providers[0] if self.providers else CPU
+
+    def __repr__(self) -> str:
+        return f"Generator({self.path.name!r}, {self.name}, device={self.device} ({self.provider}))"
+
+    def predict_ab(self, l_norm: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
+        """H x W normalised L (sides multiples of ``contract.size_multiple``) -> H x W x 2 float32 a*b*."""
+        l_norm = np.asarray(l_norm, dtype=np.float32)
+        multiple = self.contract.size_multiple
+        if l_norm.ndim != 2:
+            raise ValueError(f"predict_ab expects an H x W array, got shape {l_norm.shape}")
+        if l_norm.shape[0] % multiple or l_norm.shape[1] % multiple:
+            raise ValueError(f"predict_ab input {l_norm.shape} is not a multiple of {multiple}")
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        feed = {self.contract.input_name: np.ascontiguousarray(l_norm[None, None])}
+        try:
+            (out,) = self._session.run(
+                [self.contract.output_name], feed, cancel.run_options if cancel is not None else None
+            )
+        except Exception as exc:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("cancelled") from exc
+            raise
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        return colour.denormalize_ab(np.ascontiguousarray(out[0].transpose(1, 2, 0)))

@@ -1,0 +1,183 @@
+"""A stand-in ONNX generator built with ``onnx.helper`` (no torch), so tests and the benchmark run before
+the trained model ships.
+
+It honours the model contract: input "L" [N,1,H,W] float32 (normalised L*), output "ab" [N,2,H,W]
+(normalised a*b* through tanh), symbolic N/H/W, contract JSON in the metadata. A small U-Net with
+``levels`` stride-2 downsamplings and upsample+skip concatenations means H and W must be multiples of
+2**levels, exactly the constraint the engine's padding has to honour. Convolutions pad by reflection
+(``Pad`` mode="reflect") so a uniform input gives a uniform output: tests can then see whether the
+engine's own padding leaks into the borders. Weights are random with a fixed seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from engine.contract import ModelContract
+
+#: Default contract of the stand-in (name "standin"; everything else as the engine expects).
+STANDIN_CONTRACT = ModelContract(model_name="standin", model_version="1")
+_OPSET = 17
+
+
+@dataclass
+class _GraphBuilder:
+    """Accumulates nodes and initializers; names are generated so callers only think in layers."""
+
+    rng: np.random.Generator
+    reflect_pad: bool = True
+    nodes: list = field(default_factory=list)
+    inits: list = field(default_factory=list)
+    count: int = 0
+    params: int = 0
+
+    def _name(self, kind: str) -> str:
+        self.count += 1
+        return f"{kind}{self.count}"
+
+    def const(self, array: np.ndarray, kind: str = "c") -> str:
+        name = self._name(kind)
+        self.inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def conv(self, x: str, cin: int, cout: int, *, k: int = 3, stride: int = 1, act: str | None = "Relu",
+             gain: float = 2.0) -> str:
+        # He-style init keeps activations in a sane range through the stack.
+        w = self.rng.normal(0.0, np.sqrt(gain / (cin * k * k)), size=(cout, cin, k, k)).astype(np.float32)
+        b = self.rng.normal(0.0, 0.05, size=(cout,)).astype(np.float32)
+        self.params += w.size + b.size
+        pad = k // 2
+        if pad and self.reflect_pad:
+            pads = self.const(np.array([0, 0, pad, pad, 0, 0, pad, pad], dtype=np.int64), "pads")
+            padded = self._name("pad")
+            self.nodes.append(helper.make_node("Pad", [x, pads], [padded], mode="reflect"))
+            x, conv_pads = padded, [0, 0, 0, 0]
+        else:
+            conv_pads = [pad] * 4
+        out = self._name("conv")
+        self.nodes.append(
+            helper.make_node("Conv", [x, self.const(w, "w"), self.const(b, "b")], [out],
+                             kernel_shape=[k, k], strides=[stride, stride], pads=conv_pads)
+        )
+        if act is None:
+            return out
+        activated = self._name(act.lower())
+        self.nodes.append(helper.make_node(act, [out], [activated]))
+        return activated
+
+    def upsample2(self, x: str) -> str:
+        # Resize (not ConvTranspose k2s2, which would print a checkerboard on a uniform input).
+        scales = self.const(np.array([1, 1, 2, 2], dtype=np.float32), "scales")
+        out = self._name("up")
+        self.nodes.append(helper.make_node("Resize", [x, "", scales], [out], mode="linear"))
+        return out
+
+    def concat(self, a: str, b: str) -> str:
+        out = self._name("cat")
+        self.nodes.append(helper.make_node("Concat", [a, b], [out], axis=1))
+        return out
+
+
+def _channels(width: int, levels: int) -> list[int]:
+    return [width * 2**i for i in range(levels + 1)]
+
+
+def estimate_macs(width: int, depth: int, levels: int, height: int, width_px: int) -> int:
+    """Multiply-accumulates of one forward pass at height x width_px (what the benchmark sizes against)."""
+    ch = _channels(width, levels)
+    pixels = height * width_px
+    macs = 9 * 1 * ch[0] * pixels
+    for i in range(1, levels + 1):
+        macs += 9 * ch[i - 1] * ch[i] * pixels // 4**i
+    macs += depth * 9 * ch[levels] ** 2 * pixels // 4**levels
+    for i in range(levels, 0, -1):
+        macs += 9 * (ch[i] + ch[i - 1]) * ch[i - 1] * pixels // 4 ** (i - 1)
+    macs += ch[0] * 2 * pixels
+    return macs
+
+
+def build_standin_model(
+    path: Path,
+    *,
+    width: int = 8,
+    depth: int = 1,
+    levels: int = 2,
+    seed: int = 0,
+    output_gain: float = 0.4,
+    metadata: dict[str, str] | None = None,
+    contract: ModelContract = STANDIN_CONTRACT,
+    input_name: str = "L",
+    output_name: str = "ab",
+    reflect_pad: bool = True,
+) -> Path:
+    """Write a stand-in generator to ``path`` and return it.
+
+    ``width``/``depth``/``levels`` set its compute (see :func:`estimate_macs`); ``output_gain`` scales the
+    last layer so a*b* are plausible (most within +-45, some out of gamut). ``metadata`` replaces the
+    contract metadata entirely (pass ``{}`` for a model without any), and ``input_name``/``output_name``
+    rename the graph's tensors: both exist so tests can build models that break the contract.
+    """
+    g = _GraphBuilder(rng=np.random.default_rng(seed), reflect_pad=reflect_pad)
+    ch = _channels(width, levels)
+    skips = [g.conv(input_name, 1, ch[0])]
+    for i in range(1, levels + 1):
+        skips.append(g.conv(skips[-1], ch[i - 1], ch[i], stride=2))
+    x = skips[-1]
+    for _ in range(depth):
+        x = g.conv(x, ch[levels], ch[levels])
+    for i in range(levels, 0, -1):
+        x = g.conv(g.concat(g.upsample2(x), skips[i - 1]), ch[i] + ch[i - 1], ch[i - 1])
+    logits = g.conv(x, ch[0], 2, k=1, act=None, gain=output_gain)
+    g.nodes.append(helper.make_node("Tanh", [logits], [output_name]))
+
+    graph = helper.make_graph(
+        g.nodes,
+        "rechroma_standin",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["N", 2, "H", "W"])],
+        initializer=g.inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)],
+                              producer_name="rechroma-tests")
+    model.ir_version = 8  # readable by every onnxruntime the project supports (>= 1.17)
+    for key, value in (contract.to_metadata() if metadata is None else metadata).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def build_wrong_rank_model(path: Path, contract: ModelContract = STANDIN_CONTRACT) -> Path:
+    """A model with the right names and metadata but a rank-3 input [N,H,W]: the engine must refuse it."""
+    nodes = [
+        helper.make_node("Unsqueeze", ["L", "axes"], ["L4"]),
+        helper.make_node("Concat", ["L4", "L4"], ["ab"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "rechroma_wrong_rank",
+        [helper.make_tensor_value_info("L", TensorProto.FLOAT, ["N", "H", "W"])],
+        [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["N", 2, "H", "W"])],
+        initializer=[numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)])
+    model.ir_version = 8
+    for key, value in contract.to_metadata().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
+
+
+def count_parameters(path: Path) -> int:
+    model = onnx.load(str(path))
+    return int(sum(np.prod(t.dims) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT))
