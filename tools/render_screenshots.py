@@ -1,0 +1,131 @@
+"""Render the app icon PNG and the main-window screenshot for the docs, offscreen.
+
+    python tools/render_screenshots.py            # icon + docs/screenshot-main.png
+    python tools/render_screenshots.py --icon-only
+
+The screenshot colorizes real photos from resources/samples/ with the shipped model (resources/models/*.onnx)
+when there is one, else with the test stand-in generator (random weights: its colours are not meaningful);
+the script prints which. The strength slider is set mid-way (100 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QCoreApplication, QSettings, QSize, Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
+from PySide6.QtSvg import QSvgRenderer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+ICON_SVG = ROOT / "resources" / "icons" / "rechroma.svg"
+ICON_PNG = ROOT / "resources" / "icons" / "rechroma.png"
+SCREENSHOT = ROOT / "docs" / "screenshot-main.png"
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
+
+
+def render_icon(size: int = 256) -> Path:
+    """Rasterise the SVG icon with Qt's own SVG renderer (no extra dependency)."""
+    renderer = QSvgRenderer(str(ICON_SVG))
+    if not renderer.isValid():
+        raise SystemExit(f"{ICON_SVG} is not a valid SVG")
+    image = QImage(QSize(size, size), QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter)
+    painter.end()
+    if not image.save(str(ICON_PNG)):
+        raise SystemExit(f"could not write {ICON_PNG}")
+    return ICON_PNG
+
+
+def pick_model(scratch: Path) -> tuple[Path, str]:
+    shipped = sorted((ROOT / "resources" / "models").glob("*.onnx"))
+    if shipped:
+        return shipped[-1], f"shipped model {shipped[-1].name}"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin_model import build_standin_model
+
+    return build_standin_model(scratch / "standin.onnx"), "TEST STAND-IN model (random weights, not the real one)"
+
+
+def pick_photos() -> list[Path]:
+    samples = ROOT / "resources" / "samples"
+    photos = sorted(p for p in samples.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+    if not photos:
+        raise SystemExit(f"no sample photos in {samples}")
+    return photos[:6]
+
+
+def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def render_screenshot(app: QApplication, featured: str | None) -> Path:
+    from desktop.main_window import MainWindow
+    from desktop.queue_model import State
+    from desktop.queue_store import QueueStore
+    from desktop.settings import AppSettings
+
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        model_path, model_note = pick_model(scratch)
+        print(f"model: {model_note}")
+        settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings, QueueStore(scratch / "data"), model_path, threads=2)
+        window.resize(1360, 820)
+        window.show()
+        photos = pick_photos()
+        window.add_paths(photos)
+        controller = window.controller
+        wait_until(app, lambda: controller.model_info is not None, 60)
+        controller.start()
+        finished = wait_until(app, lambda: not controller.has_unfinished_work(), 600)
+        print(f"colorized {controller.model.count(State.DONE)}/{len(photos)} photos (finished={finished})")
+        names = [item.name for item in controller.model.items()]
+        row = names.index(featured) if featured in names else 0
+        window.select_row(row)
+        window.strength.setValue(100)
+        wait_until(app, lambda: window.compare.after is not None, 30)
+        window.compare.set_divider(0.5)
+        wait_until(app, lambda: False, 0.3)  # let thumbnails and layout settle
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(SCREENSHOT))
+        print(f"photo shown: {names[row]}")
+        window.close()
+        app.processEvents()
+    return SCREENSHOT
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--icon-only", action="store_true")
+    parser.add_argument("--photo", help="file name of the sample photo to feature")
+    args = parser.parse_args()
+    QCoreApplication.setOrganizationName("RechromaScreenshots")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QGuiApplication.setApplicationDisplayName("Rechroma")
+    print(f"wrote {render_icon()}")
+    if not args.icon_only:
+        print(f"wrote {render_screenshot(app, args.photo)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
