@@ -1,0 +1,315 @@
+"""Reading and writing photos faithfully: the file ends of the engine (decode -> pixels -> encode).
+
+Reading gives upright (EXIF orientation applied), sRGB (embedded ICC profile converted), RGB pixels of the
+file's own bit depth (16-bit PNG/TIFF stay 16-bit), with alpha apart so the pipeline can put it back.
+Animated GIF/WebP and multi-page TIFF give their first frame. Every failure is a PhotoError with a one-line
+reason for that one file; nothing of Pillow's or OpenCV's leaks out.
+
+Writing is atomic (temp file in the same folder, then ``os.replace``), never clobbers an existing file unless
+asked, embeds an sRGB ICC profile and carries the input's EXIF with provenance. See photo_io_write for the
+encoders and why each was chosen.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from engine.photo_io_errors import PhotoError, PhotoExistsError
+from engine.photo_io_meta import apply_orientation, convert_to_srgb, icc_profile, lab_to_srgb, read_exif
+from engine.photo_io_write import OUTPUT_FORMATS, atomic_write, encode, output_format, to_uint8
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "OUTPUT_FORMATS",
+    "SUPPORTED_SUFFIXES",
+    "Photo",
+    "PhotoError",
+    "PhotoExistsError",
+    "read_photo",
+    "read_preview",
+    "same_file",
+    "write_photo",
+]
+
+#: Input file suffixes offered in file dialogs and picked up from folders (content decides the decoder).
+SUPPORTED_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif"}
+)
+#: Pillow format name -> the name Photo.format reports. MPO is how Pillow names many phone JPEGs.
+_FORMATS = {
+    "JPEG": "JPEG",
+    "MPO": "JPEG",
+    "PNG": "PNG",
+    "TIFF": "TIFF",
+    "BMP": "BMP",
+    "DIB": "BMP",
+    "WEBP": "WEBP",
+    "GIF": "GIF",
+}
+DEFAULT_MAX_PIXELS = 200_000_000
+
+# Our own header check in _open (per call, before any pixel is decoded) is the one decompression-bomb
+# limit; Pillow's global one would otherwise warn or raise on its own terms (at 89 MP) from inside open().
+Image.MAX_IMAGE_PIXELS = None
+
+_GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+@dataclass
+class Photo:
+    """A decoded photo: upright sRGB RGB pixels (uint8 or uint16), alpha apart, EXIF to carry over."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    exif: bytes | None
+    format: str
+    path: Path
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), as Pillow and Qt count them."""
+        return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+
+
+def read_photo(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Decode one photo file; raises PhotoError with a clear reason if it cannot be used."""
+    path = Path(path)
+    try:
+        with _open(path, max_pixels) as im:
+            fmt = _FORMATS[im.format]
+            orientation, exif = read_exif(im)
+            if _is_deep_colour(im):
+                pixels, alpha = _decode_deep_colour(path)
+            else:
+                pixels, alpha = _pillow_arrays(im)
+    except PhotoError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the boundary where any decoder failure becomes a clear reason
+        raise _decode_error(e, path) from e
+    pixels = apply_orientation(pixels, orientation)
+    if alpha is not None:
+        alpha = apply_orientation(alpha, orientation)
+    return Photo(pixels=pixels, alpha=alpha, exif=exif, format=fmt, path=path)
+
+
+def read_preview(path: str | os.PathLike, max_side: int, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A quick upright uint8 RGB thumbnail whose long side is at most ``max_side`` (alpha dropped).
+
+    JPEGs are decoded at 1/2, 1/4 or 1/8 scale by libjpeg (Pillow's draft mode), which is what makes a
+    folder of 24 MP photos browsable.
+    """
+    path = Path(path)
+    try:
+        with _open(path, max_pixels) as im:
+            orientation, _ = read_exif(im)
+            if im.format in ("JPEG", "MPO"):
+                im.draft(None, (max_side, max_side))
+            pixels, _ = _pillow_arrays(im)
+    except PhotoError:
+        raise
+    except Exception as e:  # noqa: BLE001 - see read_photo
+        raise _decode_error(e, path) from e
+    pixels = to_uint8(pixels)
+    height, width = pixels.shape[:2]
+    scale = max_side / max(height, width)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(apply_orientation(pixels, orientation))
+
+
+def write_photo(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    fmt: str | None = None,
+    quality: int = 92,
+    exif: bytes | None = None,
+    description: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Encode and atomically write one photo; returns the path written.
+
+    ``fmt`` ("jpg"/"jpeg", "png", "tif"/"tiff", "webp") defaults to the path's suffix. uint16 pixels stay
+    16-bit in PNG/TIFF and are rounded to 8-bit for JPEG/WebP; alpha is kept by PNG/TIFF/WebP. ``exif`` (as in
+    Photo.exif) is carried over with Orientation=1, Software and ImageDescription=``description``.
+    Raises PhotoExistsError (a FileExistsError) if ``path`` exists and not ``overwrite``, PhotoError on
+    any failure to write, leaving no temp file; ValueError for pixels that are not an image.
+    """
+    path = Path(path)
+    kind = output_format(path, fmt)
+    pixels, alpha = _checked_pixels(pixels, alpha)
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"quality must be within 1..100, got {quality}")
+    if not overwrite and path.exists():  # before encoding: no work for a file we may not write
+        raise PhotoExistsError("output file already exists", path)
+    try:
+        data = encode(kind, pixels, alpha, quality=quality, exif=exif, description=description)
+    except PhotoError:
+        raise
+    except MemoryError as e:
+        raise PhotoError("not enough memory to encode the image", path) from e
+    except Exception as e:  # noqa: BLE001 - an encoder failure is reported for this one file
+        raise PhotoError(f"could not encode {kind.upper()}: {e}", path) from e
+    atomic_write(path, data, overwrite=overwrite)
+    return path
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True if a and b name the same file (links, ``..`` and case-insensitive file systems included).
+
+    The pipeline uses it to refuse writing a result onto its own input.
+    """
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare the resolved paths
+        return Path(a).resolve() == Path(b).resolve()
+
+
+# --- decoding -------------------------------------------------------------------------------------------
+
+
+def _open(path: Path, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and refuse non-files, empty files, unknown formats and bombs."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise PhotoError("file not found", path) from None
+    except OSError as e:
+        raise PhotoError(f"cannot open file: {e.strerror or e}", path) from e
+    if stat.S_ISDIR(info.st_mode):
+        raise PhotoError("is a folder, not an image file", path)
+    if info.st_size == 0:
+        raise PhotoError("file is empty", path)
+    try:
+        im = Image.open(path)
+    except UnidentifiedImageError:
+        raise PhotoError("not an image file", path) from None
+    except PermissionError:
+        raise PhotoError("cannot open file: permission denied", path) from None
+    try:
+        if im.format not in _FORMATS:
+            raise PhotoError(f"unsupported image format: {im.format}", path)
+        width, height = im.size
+        if width * height > max_pixels:
+            raise PhotoError(
+                f"image too large: {width}×{height} = {_mp(width * height)} MP exceeds the "
+                f"{_mp(max_pixels)} MP limit",
+                path,
+            )
+    except BaseException:
+        im.close()
+        raise
+    return im
+
+
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1e6:.3g}"
+
+
+def _is_deep_colour(im: Image.Image) -> bool:
+    """16-bit colour (or grey+alpha) PNG/TIFF: Pillow would cut it to 8 bits, so OpenCV decodes it."""
+    if im.format not in ("PNG", "TIFF") or im.mode not in ("RGB", "RGBA", "LA"):
+        return False
+    for tile in im.tile:
+        args = tile[3]
+        rawmode = args if isinstance(args, str) else (args[0] if args else "")
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            return True
+    return False
+
+
+def _decode_deep_colour(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    # np.fromfile + imdecode rather than cv2.imread: imread cannot open non-ASCII paths on Windows.
+    arr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise PhotoError("image data is truncated or damaged", path)
+    if arr.dtype != np.uint16:
+        arr = arr.astype(np.uint16) * 257 if arr.dtype == np.uint8 else arr.astype(np.uint16)
+    if arr.ndim == 2:
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB), None
+    if arr.shape[2] == 2:  # grey + alpha
+        return cv2.cvtColor(np.ascontiguousarray(arr[..., 0]), cv2.COLOR_GRAY2RGB), arr[..., 1].copy()
+    if arr.shape[2] == 4:
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), arr[..., 3].copy()
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), None
+
+
+def _pillow_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decode the current frame to RGB (sRGB) + alpha arrays, whatever Pillow's mode."""
+    im.load()
+    profile = icc_profile(im.info.get("icc_profile"))
+    if im.mode in _GREY16_MODES:
+        return cv2.cvtColor(_grey16(np.asarray(im)), cv2.COLOR_GRAY2RGB), None
+    if im.mode == "1":
+        im = im.convert("L")
+    elif im.mode in ("RGBa", "La"):  # premultiplied alpha
+        im = im.convert(im.mode[:-1] + "A")
+    if im.mode == "PA" or (im.mode in ("P", "L", "RGB") and "transparency" in im.info):
+        im = im.convert("LA" if im.mode == "L" else "RGBA")
+    elif im.mode == "P":
+        im = im.convert("RGB")
+    alpha = None
+    if im.mode in ("RGBA", "LA"):
+        alpha = np.array(im.getchannel("A"))
+        im = im.convert("L" if im.mode == "LA" else "RGB")
+    if im.mode == "LAB":
+        im = lab_to_srgb(im)
+    elif profile is not None and im.mode in ("L", "RGB", "CMYK"):
+        try:
+            im = convert_to_srgb(im, profile)
+        except ImageCms.PyCMSError:
+            pass  # profile does not fit the pixels (say, an RGB profile on a grey image): take them as sRGB
+    if im.mode == "L":
+        return cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2RGB), alpha
+    if im.mode != "RGB":
+        im = im.convert("RGB")  # CMYK without profile, YCbCr, RGBX, ...
+    return np.array(im), alpha
+
+
+def _grey16(arr: np.ndarray) -> np.ndarray:
+    """16-bit (or 32-bit int / float) grey from Pillow to native-endian uint16."""
+    if arr.dtype.kind == "u":
+        return arr.astype(np.uint16)
+    if arr.dtype.kind == "f":
+        return (np.clip(np.nan_to_num(arr), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return np.clip(arr, 0, 65535).astype(np.uint16)
+
+
+def _decode_error(e: Exception, path: Path) -> PhotoError:
+    text = str(e)
+    if isinstance(e, MemoryError):
+        return PhotoError("not enough memory to decode this image", path)
+    if "truncated" in text.lower() or isinstance(e, EOFError):
+        return PhotoError("image data is truncated", path)
+    if isinstance(e, PermissionError):
+        return PhotoError("cannot read file: permission denied", path)
+    reason = text.splitlines()[0] if text else type(e).__name__
+    return PhotoError(f"cannot decode image: {reason}", path)
+
+
+def _checked_pixels(pixels: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    pixels = np.asarray(pixels)
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"pixels must be uint8 or uint16, got {pixels.dtype}")
+    if pixels.ndim == 2:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or 0 in pixels.shape:
+        raise ValueError(f"pixels must be H×W×3 RGB, got shape {pixels.shape}")
+    if alpha is not None:
+        alpha = np.asarray(alpha)
+        if alpha.shape != pixels.shape[:2] or alpha.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"alpha must be H×W uint8/uint16 like the pixels, got {alpha.shape} {alpha.dtype}")
+    return np.ascontiguousarray(pixels), alpha

@@ -1,0 +1,209 @@
+"""EXIF, ICC and PNG-chunk helpers for photo_io: what survives from the input file into the colorized one.
+
+EXIF is parsed and rebuilt with Pillow's ``Image.Exif`` (it keeps the Exif and GPS sub-IFDs, so date taken,
+camera and location survive); the ICC maths is LittleCMS through Pillow's ``ImageCms``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms
+
+from engine import __version__
+
+SOFTWARE = f"Rechroma {__version__}"
+
+TAG_IMAGE_DESCRIPTION = 0x010E
+TAG_MAKE = 0x010F
+TAG_MODEL = 0x0110
+TAG_ORIENTATION = 0x0112
+TAG_SOFTWARE = 0x0131
+TAG_DATETIME = 0x0132
+TAG_ARTIST = 0x013B
+TAG_COPYRIGHT = 0x8298
+TAG_EXIF_IFD = 0x8769
+TAG_GPS_IFD = 0x8825
+TAG_PIXEL_X = 0xA002
+TAG_PIXEL_Y = 0xA003
+
+#: IFD0 tags that describe the photo rather than the file layout. A TIFF's IFD0 is both its EXIF and its
+#: pixel layout (strip offsets, bit depth...); only these may be carried over into another file.
+DESCRIPTIVE_IFD0_TAGS = (
+    TAG_IMAGE_DESCRIPTION,
+    TAG_MAKE,
+    TAG_MODEL,
+    TAG_ORIENTATION,
+    TAG_SOFTWARE,
+    TAG_DATETIME,
+    TAG_ARTIST,
+    TAG_COPYRIGHT,
+    TAG_EXIF_IFD,
+    TAG_GPS_IFD,
+)
+
+EXIF_HEADER = b"Exif\x00\x00"
+
+
+def read_exif(im: Image.Image) -> tuple[int, bytes | None]:
+    """(orientation 1..8, EXIF bytes with Orientation reset to 1 or None) of an opened image.
+
+    A damaged EXIF block must not make a readable photo unreadable, so any parse error means "no EXIF".
+    """
+    try:
+        exif = im.getexif()
+        orientation = _orientation(exif.get(TAG_ORIENTATION, 1))
+        if im.format == "TIFF":
+            exif = _descriptive_copy(exif)
+        if not len(exif):
+            return orientation, None
+        if TAG_ORIENTATION in exif:
+            exif[TAG_ORIENTATION] = 1
+        return orientation, exif.tobytes()
+    except Exception:  # noqa: BLE001 - any broken EXIF is treated as absent, see docstring
+        return 1, None
+
+
+def _orientation(value: object) -> int:
+    try:
+        value = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _descriptive_copy(exif: Image.Exif) -> Image.Exif:
+    out = Image.Exif()
+    for tag in DESCRIPTIVE_IFD0_TAGS:
+        if tag in exif:
+            out[tag] = exif.get_ifd(tag) if tag in (TAG_EXIF_IFD, TAG_GPS_IFD) else exif[tag]
+    return out
+
+
+def output_exif(
+    exif: bytes | None, description: str | None, size: tuple[int, int]
+) -> Image.Exif:
+    """The EXIF to write: the input's (if any) with Orientation=1, provenance, and pixel size updated."""
+    out = Image.Exif()
+    if exif:
+        try:
+            out.load(exif)
+        except Exception:  # noqa: BLE001 - unreadable EXIF from the caller: write provenance only
+            out = Image.Exif()
+    out[TAG_ORIENTATION] = 1
+    out[TAG_SOFTWARE] = SOFTWARE
+    if description:
+        out[TAG_IMAGE_DESCRIPTION] = description
+    if TAG_EXIF_IFD in out:
+        sub = out.get_ifd(TAG_EXIF_IFD)  # cached dict: edits here are what tobytes() writes
+        if TAG_PIXEL_X in sub or TAG_PIXEL_Y in sub:
+            sub[TAG_PIXEL_X], sub[TAG_PIXEL_Y] = size
+    return out
+
+
+def exif_without_makernote(exif: Image.Exif) -> Image.Exif:
+    """Drop the maker note (often tens of KB) so the EXIF fits a JPEG's 64 KB APP1 segment."""
+    if TAG_EXIF_IFD in exif:
+        exif.get_ifd(TAG_EXIF_IFD).pop(0x927C, None)
+    return exif
+
+
+@functools.lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """The sRGB profile embedded in every output, so colour-managed viewers show the intended colours."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def icc_profile(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
+    """The embedded profile if it is valid and not already sRGB (no conversion needed), else None."""
+    if not icc:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = ImageCms.getProfileDescription(profile) or ""
+    except (ImageCms.PyCMSError, OSError, TypeError, ValueError):
+        return None  # a broken profile is ignored: the pixels are then taken as sRGB
+    if "srgb" in description.lower():
+        return None
+    return profile
+
+
+def convert_to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
+    """Convert an L/RGB/CMYK/LAB Pillow image from its embedded profile to sRGB RGB (perceptual intent)."""
+    return ImageCms.profileToProfile(im, profile, _srgb_profile(), outputMode="RGB")
+
+
+def lab_to_srgb(im: Image.Image) -> Image.Image:
+    """A CIELab TIFF (mode LAB) has no ICC profile but a defined colour space: convert it to sRGB."""
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
+    return ImageCms.profileToProfile(im, lab, _srgb_profile(), outputMode="RGB")
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC over type+data (PNG spec section 5.3)."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_metadata_chunks(exif: Image.Exif, icc: bytes, description: str | None) -> bytes:
+    """iCCP + eXIf + text chunks. OpenCV's fast PNG encoder cannot write them, so they are spliced in."""
+    chunks = [
+        png_chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(icc)),
+        png_chunk(b"eXIf", exif.tobytes()[len(EXIF_HEADER) :]),
+        png_chunk(b"tEXt", b"Software\x00" + SOFTWARE.encode("latin-1")),
+    ]
+    if description:
+        # iTXt (UTF-8) rather than tEXt (Latin-1): model names may hold any character.
+        chunks.append(png_chunk(b"iTXt", b"Description\x00\x00\x00\x00\x00" + description.encode("utf-8")))
+    return b"".join(chunks)
+
+
+def insert_png_chunks(png: bytes, chunks: bytes) -> bytes:
+    """Insert chunks right after IHDR (before any IDAT, where iCCP must be)."""
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    if png[12:16] != b"IHDR":
+        raise ValueError("encoder output is not a PNG")
+    return png[:ihdr_end] + chunks + png[ihdr_end:]
+
+
+def tiff_extratags(exif: Image.Exif, icc: bytes) -> list[tuple[int, str, int, object, bool]]:
+    """tifffile ``extratags`` for the ICC profile and the descriptive IFD0 tags of the EXIF.
+
+    The Exif/GPS sub-IFDs are not written to TIFF (tifffile cannot write EXIF sub-IFDs): camera, date and
+    copyright survive there, date taken and GPS do not.
+    """
+    tags: list[tuple[int, str, int, object, bool]] = [(34675, "B", len(icc), icc, True)]
+    for tag in (TAG_MAKE, TAG_MODEL, TAG_DATETIME, TAG_ARTIST, TAG_COPYRIGHT):
+        value = exif.get(tag)
+        if isinstance(value, str) and value:
+            text = value.encode("ascii", "replace") + b"\x00"
+            tags.append((tag, "s", len(text), text, True))
+    return tags
+
+
+def apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn pixels as EXIF Orientation says (1..8), so they are upright; cv2 is several times numpy's speed."""
+    if orientation == 2:
+        return cv2.flip(a, 1)
+    if orientation == 3:
+        return cv2.rotate(a, cv2.ROTATE_180)
+    if orientation == 4:
+        return cv2.flip(a, 0)
+    if orientation == 5:
+        return cv2.transpose(a)
+    if orientation == 6:
+        return cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE)
+    if orientation == 7:
+        return cv2.rotate(cv2.transpose(a), cv2.ROTATE_180)
+    if orientation == 8:
+        return cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return a
