@@ -88,8 +88,9 @@ def read_photo(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     try:
         with _open(path, max_pixels) as im:
             fmt = _FORMATS[im.format]
+            deep = _is_deep_colour(im)  # before read_exif: a PNG's getexif() may decode (8-bit) to find eXIf
             orientation, exif = read_exif(im)
-            if _is_deep_colour(im):
+            if deep:
                 pixels, alpha = _decode_deep_colour(path)
             else:
                 pixels, alpha = _pillow_arrays(im)
