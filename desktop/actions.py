@@ -1,0 +1,79 @@
+"""The command layer: every user command is one QAction with its text, shortcut and tooltip.
+
+The main window only connects these to the controller and the view, so menus, toolbar buttons and
+keyboard shortcuts can never disagree about what a command does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+Std = QKeySequence.StandardKey
+
+
+@dataclass
+class Actions:
+    open_files: QAction
+    open_folder: QAction
+    open_model: QAction
+    export_selected: QAction
+    export_all: QAction
+    quit: QAction
+    start: QAction
+    pause: QAction
+    resume: QAction
+    cancel_current: QAction
+    cancel_all: QAction
+    retry_failed: QAction
+    remove: QAction
+    rerun: QAction
+    fit: QAction
+    zoom_100: QAction
+    side_by_side: QAction
+    toggle_before: QAction
+    apply_strength_to_all: QAction
+    about: QAction
+
+    def all(self) -> list[QAction]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+def _action(parent: QWidget, text: str, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    tip = tip or text.replace("&", "").rstrip("…")
+    if shortcut is not None:
+        tip += f" ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.setCheckable(checkable)
+    return action
+
+
+def create_actions(parent: QWidget) -> Actions:
+    return Actions(
+        open_files=_action(parent, "&Open photos…", Std.Open, "Add photos to the queue"),
+        open_folder=_action(parent, "Open &folder…", "Ctrl+Shift+O", "Add a folder (and its subfolders)"),
+        open_model=_action(parent, "Open &model…", None, "Use another colorization model (.onnx)"),
+        export_selected=_action(parent, "&Export selected…", "Ctrl+E", "Save the selected colour photos"),
+        export_all=_action(parent, "Export &all…", "Ctrl+Shift+E", "Save every finished colour photo"),
+        quit=_action(parent, "&Quit", Std.Quit),
+        start=_action(parent, "&Start", "Ctrl+R", "Colorize the queued photos"),
+        pause=_action(parent, "&Pause", "Ctrl+P", "Pause after the photo in progress"),
+        resume=_action(parent, "Res&ume", "Ctrl+Shift+R", "Continue a paused batch"),
+        cancel_current=_action(parent, "&Cancel photo", "Esc", "Stop the photo in progress"),
+        cancel_all=_action(parent, "Cancel a&ll", "Ctrl+Shift+Esc", "Stop the batch"),
+        retry_failed=_action(parent, "Re&try failed", "Ctrl+T", "Queue failed and cancelled photos again"),
+        remove=_action(parent, "Re&move", Std.Delete, "Remove the selected photos from the queue"),
+        rerun=_action(parent, "Re-&run", "Ctrl+Shift+U", "Colorize the selected photo again at this size"),
+        fit=_action(parent, "&Fit", "F", "Fit the photo in the view"),
+        zoom_100=_action(parent, "&100 %", "1", "Show the photo at 100 %"),
+        side_by_side=_action(parent, "&Side by side", "S", "Original and colour side by side", checkable=True),
+        toggle_before=_action(parent, "&Before/after", "Space", "Toggle between original and colour"),
+        apply_strength_to_all=_action(parent, "Apply to &all", None, "Use this colour strength for every photo"),
+        about=_action(parent, "&About Rechroma", None),
+    )

@@ -1,0 +1,502 @@
+"""The batch controller: owns the queue, the engine thread and the persistence; no widgets.
+
+The main window (view) and the QActions (commands) call its methods; it answers with signals. One job is
+in flight at a time (the engine is the bottleneck and one Generator is shared), chosen in this order:
+pending exports, photos the user asked to re-run, then the queue in order while the batch runs unpaused.
+A photo that fails is marked failed with its reason and the batch moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, QThreadPool, QTimer, Signal
+
+from desktop.images import to_qimage
+from desktop.queue_model import QueueItem, QueueModel, State
+from desktop.queue_store import QueueStore
+from desktop.worker import (
+    ColorizeJob,
+    ColorizeResult,
+    EngineWorker,
+    ExportJob,
+    ExportOptions,
+    ModelInfo,
+    ModelRequest,
+    PoolSignals,
+    Preview,
+    load_preview,
+    load_thumbnail,
+    run_in_pool,
+)
+from engine import __version__ as engine_version
+from engine.photo_io import SUPPORTED_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+PREVIEW_CACHE_SIZE = 4
+#: Thumbnail size in the queue (the view's icon size).
+THUMBNAIL_PX = 56
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given (an unsupported one fails visibly later); folders recursively, images only, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+                )
+            )
+        elif path.exists():
+            found.append(path)
+    return found
+
+
+class BatchController(QObject):
+    progressChanged = Signal(int, int, float)  # finished, total, ETA seconds (-1: unknown)
+    busyChanged = Signal(bool)  # a job is in flight
+    runningChanged = Signal(bool, bool)  # batch running, paused
+    modelChanged = Signal(object)  # ModelInfo
+    modelError = Signal(str, str)  # title, message
+    previewReady = Signal(str, object)  # item id, Preview or an error message (str)
+    itemFinished = Signal(str, str)  # item id, new state value
+    batchFinished = Signal()
+    exportFinished = Signal(int, list)  # saved, [(name, reason)] of the failed ones
+    message = Signal(str)  # one-line status for the status bar
+
+    _runJob = Signal(object)
+    _loadModel = Signal(object)
+
+    def __init__(self, store: QueueStore, *, threads: int | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.model = QueueModel(self)
+        self.model_info: ModelInfo | None = None
+        self.running = False
+        self.paused = False
+        self.closing = False
+        self._current: ColorizeJob | ExportJob | None = None
+        self._priority: deque[str] = deque()
+        self._exports: deque[ExportJob] = deque()
+        self._export_tally: tuple[int, list[tuple[str, str]]] = (0, [])
+        self._durations: list[float] = []
+        self._previews: OrderedDict[str, Preview] = OrderedDict()
+        self._resume_when_ready = False
+
+        self.worker = EngineWorker(store, threads)
+        self.thread = QThread(self)
+        self.thread.setObjectName("rechroma-engine")
+        self.worker.moveToThread(self.thread)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self._runJob.connect(self.worker.run_job)
+        self._loadModel.connect(self.worker.load_model)
+        self.worker.modelLoaded.connect(self._on_model_loaded)
+        self.worker.modelFailed.connect(self._on_model_failed)
+        self.worker.colorized.connect(self._on_colorized)
+        self.worker.exported.connect(self._on_exported)
+        self.worker.jobFailed.connect(self._on_failed)
+        self.worker.jobCancelled.connect(self._on_cancelled)
+        self.thread.start()
+
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self.pool_signals = PoolSignals(self)
+        self.pool_signals.done.connect(self._on_pool_done)
+
+        self._save_timer = QTimer(self, singleShot=True, interval=0)
+        self._save_timer.timeout.connect(self.save_now)
+        self.model.changed.connect(self._save_timer.start)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Load the queue the app had; a batch that was running resumes once the model is ready."""
+        items, was_running = self.store.load()
+        self.model.add(items)
+        for item in items:
+            self._request_thumbnail(item)
+        self._resume_when_ready = was_running and self.model.count(State.QUEUED) > 0
+        if self._resume_when_ready and self.model_info is not None:
+            self.start()
+        self._emit_progress()
+
+    def load_model(self, path: Path | None, device: str = "auto") -> None:
+        self._loadModel.emit(ModelRequest(Path(path) if path else None, device))
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Persist, stop the job in flight, and join the engine thread; True if it stopped in time."""
+        if self.closing:
+            return not self.thread.isRunning()
+        self.save_now()
+        self.closing = True
+        self._save_timer.stop()
+        if self._current is not None:
+            self._current.cancel.cancel()
+        self.pool.clear()
+        self.thread.quit()
+        stopped = self.thread.wait(timeout_ms)
+        self.pool.waitForDone(timeout_ms)
+        return stopped
+
+    def save_now(self) -> None:
+        if self.closing:
+            return
+        try:
+            self.store.save(self.model.items(), self.running and not self.paused)
+        except OSError as exc:
+            self.message.emit(f"Could not save the queue: {exc.strerror or exc}")
+
+    # --- adding and removing ------------------------------------------------------------------------
+    def add_paths(
+        self, paths: Iterable[Path], *, strength: float = 1.0, render_size: int | None = None
+    ) -> list[QueueItem]:
+        known = {p.resolve() for p in self.model.paths()}
+        items = []
+        for path in expand_paths(paths):
+            resolved = path.resolve()
+            if resolved in known:
+                continue
+            known.add(resolved)
+            items.append(QueueItem(path=resolved, strength=strength, render_size=render_size))
+        self.model.add(items)
+        for item in items:
+            self._request_thumbnail(item)
+        self._emit_progress()
+        if items and self.running:
+            self._dispatch()
+        return items
+
+    def remove(self, item_ids: Iterable[str]) -> None:
+        ids = set(item_ids)
+        if self._current is not None and self._current.item_id in ids:
+            self._current.cancel.cancel()
+        self._priority = deque(i for i in self._priority if i not in ids)
+        for item in self.model.remove(list(ids)):
+            self._previews.pop(item.id, None)
+            if self._current is None or self._current.item_id != item.id:
+                self.store.discard_ab(item)
+        self._emit_progress()
+
+    # --- batch commands -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._resume_when_ready = False
+        self.running, self.paused = True, False
+        self._running_changed()
+        if self.model_info is None:
+            self.message.emit("Waiting for a model before starting")
+        self._dispatch()
+
+    def pause(self) -> None:
+        if self.running and not self.paused:
+            self.paused = True
+            self._running_changed()
+            self.message.emit("Paused: the photo in progress finishes, then the batch waits")
+
+    def resume(self) -> None:
+        if self.running and self.paused:
+            self.paused = False
+            self._running_changed()
+            self._dispatch()
+        elif not self.running:
+            self.start()
+
+    def cancel_current(self) -> None:
+        if self._current is not None:
+            self._current.cancel.cancel()
+
+    def cancel_all(self) -> None:
+        self.running = self.paused = False
+        self._priority.clear()
+        for job in self._exports:
+            self._note_export(job.item_id, "export cancelled")
+        self._exports.clear()
+        for item in self.model.items():
+            if item.state == State.QUEUED:
+                item.state = State.CANCELLED
+                self.model.update(item)
+        self.cancel_current()
+        self._running_changed()
+        self._emit_progress()
+
+    def retry_failed(self) -> None:
+        retried = 0
+        for item in self.model.items():
+            if item.state in (State.FAILED, State.CANCELLED):
+                item.state, item.error = State.QUEUED, ""
+                self.model.update(item)
+                retried += 1
+        if retried:
+            self.start()
+
+    def rerun(self, item_id: str, render_size: int | None) -> None:
+        """Run one photo again (e.g. at another render size) now, whether or not a batch runs."""
+        item = self.model.item(item_id)
+        if item is None or item.state == State.WORKING:
+            return
+        item.render_size = render_size
+        item.state, item.error = State.QUEUED, ""
+        self._previews.pop(item_id, None)
+        self.model.update(item)
+        self._priority.append(item_id)
+        self._dispatch()
+
+    def set_strength(self, item_ids: Iterable[str], strength: float) -> None:
+        for item_id in item_ids:
+            item = self.model.item(item_id)
+            if item is not None and item.strength != strength:
+                item.strength = strength
+                self.model.update(item)
+
+    def export(self, item_ids: Iterable[str], options: ExportOptions) -> int:
+        """Queue exports of finished photos at their own strength; returns how many were queued."""
+        description = (
+            f"Colorized by Rechroma {engine_version} with model {self.model_info.name} v{self.model_info.version}"
+            if self.model_info
+            else f"Colorized by Rechroma {engine_version}"
+        )
+        queued = 0
+        for item_id in item_ids:
+            item = self.model.item(item_id)
+            if item is None or item.state != State.DONE or item.ab_file is None:
+                continue
+            self._exports.append(
+                ExportJob(
+                    item_id=item.id,
+                    path=item.path,
+                    ab_file=item.ab_file,
+                    strength=item.strength,
+                    source_stamp=item.source_stamp,
+                    options=options,
+                    description=description,
+                )
+            )
+            queued += 1
+        if queued:
+            self.message.emit(f"Exporting {queued} photo(s) to {options.out_dir}")
+            self._dispatch()
+        return queued
+
+    # --- previews -----------------------------------------------------------------------------------
+    def cached_preview(self, item_id: str) -> Preview | None:
+        preview = self._previews.get(item_id)
+        if preview is not None:
+            self._previews.move_to_end(item_id)
+        return preview
+
+    def request_preview(self, item_id: str) -> None:
+        """Emit previewReady for the item: at once if cached, else after reading it on the pool."""
+        preview = self.cached_preview(item_id)
+        if preview is not None:
+            self.previewReady.emit(item_id, preview)
+            return
+        item = self.model.item(item_id)
+        if item is None:
+            return
+        ab_file = item.ab_file if item.state == State.DONE else None
+        path = item.path
+        run_in_pool(self.pool, self.pool_signals, "preview", item_id, lambda: load_preview(path, ab_file))
+
+    # --- state queries ------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._current is not None
+
+    @property
+    def current_item_id(self) -> str | None:
+        return self._current.item_id if self._current is not None else None
+
+    def has_unfinished_work(self) -> bool:
+        return self.busy or bool(self._exports) or (self.running and self.model.count(State.QUEUED) > 0)
+
+    # --- internals ----------------------------------------------------------------------------------
+    def _next_job(self) -> ColorizeJob | ExportJob | None:
+        if self._exports:
+            return self._exports.popleft()
+        if self.model_info is None:
+            return None
+        while self._priority:
+            item = self.model.item(self._priority.popleft())
+            if item is not None and item.state == State.QUEUED:
+                return ColorizeJob(item.id, item.path, item.render_size)
+        if self.running and not self.paused:
+            for item in self.model.items():
+                if item.state == State.QUEUED:
+                    return ColorizeJob(item.id, item.path, item.render_size)
+        return None
+
+    def _dispatch(self) -> None:
+        if self._current is not None or self.closing:
+            return
+        job = self._next_job()
+        if job is None:
+            if self.running and not self.paused and self.model_info is not None:
+                self.running = False
+                self._running_changed()
+                self.batchFinished.emit()
+            self.busyChanged.emit(False)
+            return
+        if isinstance(job, ColorizeJob):
+            item = self.model.item(job.item_id)
+            item.state = State.WORKING
+            self.model.update(item)
+        self._current = job
+        self.busyChanged.emit(True)
+        self._runJob.emit(job)
+
+    def _finish(self, item_id: str, state: str) -> None:
+        self._current = None
+        self.itemFinished.emit(item_id, state)
+        self._emit_progress()
+        if not self._exports and (self._export_tally[0] or self._export_tally[1]):
+            saved, failed = self._export_tally
+            self._export_tally = (0, [])
+            self.exportFinished.emit(saved, failed)
+        self._dispatch()
+
+    def _on_colorized(self, result: ColorizeResult) -> None:
+        if self.closing:
+            return
+        item = self.model.item(result.item_id)
+        if item is None:  # removed while it ran
+            result.ab_file.unlink(missing_ok=True)
+        else:
+            item.state, item.error, item.output = State.DONE, "", None
+            item.ab_file = result.ab_file
+            item.width, item.height = result.size
+            item.source_stamp = result.source_stamp
+            item.seconds = result.seconds
+            self.model.update(item)
+            self._durations.append(result.seconds)
+            self._cache_preview(item.id, result.preview)
+            self.previewReady.emit(item.id, result.preview)
+        self._finish(result.item_id, State.DONE.value)
+
+    def _on_exported(self, item_id: str, path: Path) -> None:
+        if self.closing:
+            return
+        saved, failed = self._export_tally
+        self._export_tally = (saved + 1, failed)
+        item = self.model.item(item_id)
+        if item is not None:
+            item.output, item.error = Path(path), ""
+            self.model.update(item)
+        self._finish(item_id, State.DONE.value)
+
+    def _on_failed(self, item_id: str, kind: str, reason: str) -> None:
+        if self.closing:
+            return
+        item = self.model.item(item_id)
+        if kind == "export":
+            self._note_export(item_id, f"export failed: {reason}")
+            self._finish(item_id, State.DONE.value)
+            return
+        if item is not None:
+            item.state, item.error = State.FAILED, reason
+            self.model.update(item)
+        self._finish(item_id, State.FAILED.value)
+
+    def _on_cancelled(self, item_id: str, kind: str) -> None:
+        if self.closing:
+            return
+        item = self.model.item(item_id)
+        if kind == "export":
+            self._note_export(item_id, "export cancelled")
+            self._finish(item_id, State.DONE.value)
+            return
+        if item is not None:
+            item.state = State.CANCELLED
+            self.model.update(item)
+        self._finish(item_id, State.CANCELLED.value)
+
+    def _note_export(self, item_id: str, reason: str) -> None:
+        item = self.model.item(item_id)
+        saved, failed = self._export_tally
+        failed.append((item.name if item else item_id, reason))
+        self._export_tally = (saved, failed)
+        if item is not None:
+            item.error, item.output = reason, None
+            self.model.update(item)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        if self.closing:
+            return
+        self.model_info = info
+        self.modelChanged.emit(info)
+        self.message.emit(f"Model {info.name} v{info.version} on {info.device.upper()}")
+        if self._resume_when_ready:
+            self.start()
+        else:
+            self._dispatch()
+
+    def _on_model_failed(self, title: str, message: str) -> None:
+        if not self.closing:
+            self.modelError.emit(title, message)
+
+    def _on_pool_done(self, kind: str, key: str, result: object) -> None:
+        if self.closing:
+            return
+        item = self.model.item(key)
+        if item is None:
+            return
+        if kind == "thumbnail":
+            if isinstance(result, Exception):
+                return  # the photo will fail with its reason when it is run
+            pixels, dims = result
+            item.thumbnail = to_qimage(pixels).scaled(
+                THUMBNAIL_PX,
+                THUMBNAIL_PX,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            new_dims = dims is not None and (item.width, item.height) != dims
+            if new_dims and item.width is None:
+                item.width, item.height = dims
+            self.model.update(item, persist=new_dims)
+        elif kind == "preview":
+            if isinstance(result, Exception):
+                self.previewReady.emit(key, str(result))
+                return
+            if item.width and item.height:
+                result.original_size = (item.width, item.height)
+            if result.prediction is not None:
+                self._cache_preview(key, result)
+            self.previewReady.emit(key, result)
+
+    def _request_thumbnail(self, item: QueueItem) -> None:
+        path = item.path
+        run_in_pool(self.pool, self.pool_signals, "thumbnail", item.id, lambda: load_thumbnail(path))
+
+    def _cache_preview(self, item_id: str, preview: Preview) -> None:
+        self._previews[item_id] = preview
+        self._previews.move_to_end(item_id)
+        while len(self._previews) > PREVIEW_CACHE_SIZE:
+            self._previews.popitem(last=False)
+
+    def _running_changed(self) -> None:
+        self.runningChanged.emit(self.running, self.paused)
+        self._save_timer.start()
+
+    def _emit_progress(self) -> None:
+        total = self.model.rowCount()
+        finished = self.model.count(State.DONE, State.FAILED, State.CANCELLED)
+        remaining = self.model.count(State.QUEUED, State.WORKING)
+        eta = -1.0
+        if self._durations and self.running and remaining:
+            eta = statistics.fmean(self._durations[-20:]) * remaining
+        self.progressChanged.emit(finished, total, eta)
+
+
+def format_eta(seconds: float) -> str:
+    if seconds < 0:
+        return ""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

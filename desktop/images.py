@@ -1,0 +1,32 @@
+"""numpy <-> QImage helpers: the engine speaks numpy arrays, Qt paints QImages."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """16-bit renders are shown on an 8-bit screen: keep the high byte."""
+    if rgb.dtype == np.uint16:
+        return (rgb >> 8).astype(np.uint8)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """H x W x 3 RGB array to a QImage that owns its pixels (so the array may be freed afterwards)."""
+    rgb = np.ascontiguousarray(to_uint8(rgb))
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 RGB array, got shape {rgb.shape}")
+    height, width, _ = rgb.shape
+    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
+    return image.copy()  # detach from the numpy buffer
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """QImage to an H x W x 3 uint8 RGB array (a copy), used by tests and the benchmark to inspect pixels."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    rows = buffer.reshape(height, image.bytesPerLine())
+    return rows[:, : width * 3].reshape(height, width, 3).copy()

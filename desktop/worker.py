@@ -1,0 +1,316 @@
+"""The engine, off the GUI thread.
+
+:class:`EngineWorker` lives in its own QThread (created by :class:`desktop.batch.BatchController`). It
+builds ONE :class:`engine.model.Generator` and reuses it for every photo, runs one job per slot call, and
+reports back by signals only (never touching a widget). Cancelling goes through the job's
+:class:`engine.cancel.CancelToken`, which the GUI thread sets directly: that also interrupts an onnxruntime
+run in flight, so a cancel does not wait for the event queue.
+
+Small thread-pool tasks (thumbnails, re-reading a preview) run through :func:`run_in_pool`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from desktop.queue_store import QueueStore
+from engine.cancel import Cancelled, CancelToken
+from engine.contract import ModelContractError
+from engine.model import DeviceError, Generator, NoModelError
+from engine.photo_io import PhotoError, read_photo, read_preview, write_photo
+from engine.pipeline import Prediction, colorize, lightness_of
+
+log = logging.getLogger(__name__)
+
+#: Long side of the image the compare view shows and the strength slider re-renders.
+PREVIEW_SIDE = 1600
+THUMBNAIL_SIDE = 96
+
+
+# --- messages between the GUI and the worker -------------------------------------------------------
+@dataclass(frozen=True)
+class ModelRequest:
+    path: Path | None
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    device: str
+    path: Path
+    default_render_size: int
+    size_multiple: int
+
+
+@dataclass
+class Preview:
+    """What the compare view shows: the original and (once colorized) a preview-size Prediction."""
+
+    before: np.ndarray
+    prediction: Prediction | None
+    original_size: tuple[int, int]
+
+
+@dataclass
+class ColorizeJob:
+    item_id: str
+    path: Path
+    render_size: int | None
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass
+class ColorizeResult:
+    item_id: str
+    ab_file: Path
+    preview: Preview
+    size: tuple[int, int]
+    source_stamp: tuple[int, int]
+    seconds: float
+    device: str
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    out_dir: Path
+    fmt: str = "jpg"
+    quality: int = 92
+    keep_metadata: bool = True
+    pattern: str = "{stem}_color"
+
+
+@dataclass
+class ExportJob:
+    item_id: str
+    path: Path
+    ab_file: Path
+    strength: float
+    source_stamp: tuple[int, int] | None
+    options: ExportOptions
+    description: str
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+# --- engine glue -----------------------------------------------------------------------------------
+def source_stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+def prediction_from_cache(
+    pixels: np.ndarray, ab: np.ndarray, *, alpha: np.ndarray | None = None
+) -> Prediction:
+    """Rebuild a Prediction from the original's pixels and the cached a*b*: no model run needed.
+
+    Uses the pipeline's own ``lightness_of``, so an export equals what ``colorize`` would have produced.
+    """
+    bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    return Prediction(lightness=lightness_of(pixels), ab=ab, alpha=alpha, bit_depth=bit_depth)
+
+
+def _resize_to(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def free_output_path(target: Path, source: Path) -> Path:
+    """``target``, or ``stem_2``, ``stem_3``... if taken: an export never replaces an existing file."""
+    candidate, number = target, 1
+    while candidate.exists() or candidate.resolve() == source.resolve():
+        number += 1
+        candidate = target.with_name(f"{target.stem}_{number}{target.suffix}")
+    return candidate
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the queue's state column; engine errors already are user-facing."""
+    if isinstance(exc, PhotoError | ModelContractError | NoModelError | DeviceError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this photo (try a smaller render size)"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class EngineWorker(QObject):
+    """One Generator, one job at a time; everything it learns goes out by signal."""
+
+    modelLoaded = Signal(object)  # ModelInfo
+    modelFailed = Signal(str, str)  # title, message
+    jobStarted = Signal(str)  # item id
+    colorized = Signal(object)  # ColorizeResult
+    exported = Signal(str, object)  # item id, Path
+    jobFailed = Signal(str, str, str)  # item id, kind ("colorize"/"export"), reason
+    jobCancelled = Signal(str, str)  # item id, kind
+
+    def __init__(self, store: QueueStore, threads: int | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.threads = threads
+        self.generator: Generator | None = None
+
+    @Slot(object)
+    def load_model(self, request: ModelRequest) -> None:
+        try:
+            generator = Generator(request.path, device=request.device, threads=self.threads)
+        except NoModelError as exc:
+            self.modelFailed.emit("No colorization model", str(exc))
+            return
+        except ModelContractError as exc:
+            self.modelFailed.emit("Incompatible model file", str(exc))
+            return
+        except DeviceError as exc:
+            self.modelFailed.emit("Device not available", str(exc))
+            return
+        except Exception as exc:  # onnxruntime/CUDA errors: the old model, if any, stays in use
+            log.exception("loading model %s failed", request.path)
+            self.modelFailed.emit("The model could not be loaded", describe_error(exc))
+            return
+        self.generator = generator
+        contract = generator.contract
+        self.modelLoaded.emit(
+            ModelInfo(
+                name=contract.model_name,
+                version=contract.model_version,
+                device=generator.device,
+                path=Path(generator.path),
+                default_render_size=contract.default_render_size,
+                size_multiple=contract.size_multiple,
+            )
+        )
+
+    @Slot(object)
+    def run_job(self, job: ColorizeJob | ExportJob) -> None:
+        kind = "export" if isinstance(job, ExportJob) else "colorize"
+        self.jobStarted.emit(job.item_id)
+        try:
+            job.cancel.raise_if_cancelled()
+            if isinstance(job, ExportJob):
+                self.exported.emit(job.item_id, self._export(job))
+            else:
+                self.colorized.emit(self._colorize(job))
+        except Cancelled:
+            self.jobCancelled.emit(job.item_id, kind)
+        except Exception as exc:
+            if job.cancel.cancelled:  # an interrupted run may surface as an onnxruntime error
+                self.jobCancelled.emit(job.item_id, kind)
+                return
+            if not isinstance(exc, PhotoError):
+                log.exception("%s of %s failed", kind, job.path)
+            self.jobFailed.emit(job.item_id, kind, describe_error(exc))
+
+    def _colorize(self, job: ColorizeJob) -> ColorizeResult:
+        if self.generator is None:
+            raise RuntimeError("no model is loaded")
+        started = time.perf_counter()
+        stamp = source_stamp(job.path)
+        photo = read_photo(job.path)
+        job.cancel.raise_if_cancelled()
+        prediction = colorize(photo, self.generator, render_size=job.render_size, cancel=job.cancel)
+        job.cancel.raise_if_cancelled()
+        ab_file = self.store.save_ab(job.item_id, prediction.ab)
+        small = prediction.preview(PREVIEW_SIDE)
+        before = _resize_to(photo.pixels, small.lightness.shape[:2])
+        preview = Preview(before=before, prediction=small, original_size=photo.size)
+        return ColorizeResult(
+            item_id=job.item_id,
+            ab_file=ab_file,
+            preview=preview,
+            size=photo.size,
+            source_stamp=stamp,
+            seconds=time.perf_counter() - started,
+            device=self.generator.device,
+        )
+
+    def _export(self, job: ExportJob) -> Path:
+        if job.source_stamp is not None and source_stamp(job.path) != job.source_stamp:
+            raise PhotoError("the original changed since it was colorized: run it again")
+        photo = read_photo(job.path)
+        job.cancel.raise_if_cancelled()
+        ab = QueueStore.load_ab(job.ab_file)
+        prediction = prediction_from_cache(photo.pixels, ab, alpha=photo.alpha)
+        pixels = prediction.render(job.strength)
+        job.cancel.raise_if_cancelled()
+        from engine.naming import output_path  # TEMP lazy until engine/naming.py lands
+
+        options = job.options
+        try:
+            options.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PhotoError(f"output folder {options.out_dir} cannot be created: {exc.strerror or exc}") from exc
+        if not options.out_dir.is_dir():
+            raise PhotoError(f"output folder {options.out_dir} is not a folder")
+        target = output_path(job.path, options.out_dir, options.fmt, options.pattern)
+        for _attempt in range(3):  # another program may take the name between the check and the write
+            target = free_output_path(target, job.path)
+            try:
+                return write_photo(
+                    target,
+                    pixels,
+                    alpha=photo.alpha,
+                    fmt=options.fmt,
+                    quality=options.quality,
+                    exif=photo.exif if options.keep_metadata else None,
+                    description=job.description if options.keep_metadata else None,
+                    overwrite=False,
+                )
+            except PhotoError as exc:
+                if not (isinstance(exc, FileExistsError) or target.exists()):
+                    raise
+        raise PhotoError(f"could not find a free file name for {target.name}")
+
+
+# --- small tasks on the global thread pool -----------------------------------------------------------
+class PoolSignals(QObject):
+    """Lives in the GUI thread; pool tasks emit on it, so results arrive as queued calls."""
+
+    done = Signal(str, str, object)  # kind, key, result (an Exception if the task failed)
+
+
+class _PoolTask(QRunnable):
+    def __init__(self, signals: PoolSignals, kind: str, key: str, fn: Callable[[], object]) -> None:
+        super().__init__()
+        self.signals, self.kind, self.key, self.fn = signals, kind, key, fn
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # reported to the GUI, which decides what to show
+            result = exc
+        self.signals.done.emit(self.kind, self.key, result)
+
+
+def run_in_pool(pool: QThreadPool, signals: PoolSignals, kind: str, key: str, fn: Callable[[], object]) -> None:
+    pool.start(_PoolTask(signals, kind, key, fn))
+
+
+def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
+    from PySide6.QtGui import QImageReader  # header-only size read; safe outside the GUI thread
+
+    reader = QImageReader(os.fspath(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    dims = (size.width(), size.height()) if size.isValid() else None
+    return read_preview(path, THUMBNAIL_SIDE), dims
+
+
+def load_preview(path: Path, ab_file: Path | None) -> Preview:
+    """The original at preview size, plus its colour from the cached a*b* if it was colorized."""
+    before = read_preview(path, PREVIEW_SIDE)
+    prediction = prediction_from_cache(before, QueueStore.load_ab(ab_file)) if ab_file else None
+    height, width = before.shape[:2]
+    return Preview(before=before, prediction=prediction, original_size=(width, height))

@@ -1,0 +1,89 @@
+"""What survives a restart or a crash, and a clean shutdown while a batch runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from desktop.queue_model import State
+from desktop.queue_store import QueueStore
+
+TIMEOUT_MS = 30_000
+
+
+def test_settings_and_finished_queue_survive_a_new_window(qtbot, make_window, run_batch, spy_model,
+                                                          photo_dir: Path, tmp_path: Path) -> None:
+    first = make_window()
+    first.strength.setValue(150)
+    first.render_size.setValue(256)
+    first.device.setCurrentIndex(first.device.findData("cpu"))
+    first.resize(760, 520)  # within the offscreen screen, which restoreGeometry clamps to
+    first.add_paths([photo_dir / "colour.jpg", photo_dir / "grey.png"])
+    run_batch(first)
+    first.close()
+
+    second = make_window()
+    assert second.strength.value() == 150
+    assert second.render_size.value() == 256
+    assert second.device.currentData() == "cpu"
+    assert second.size() == first.size()
+    items = second.controller.model.items()
+    assert [(i.name, i.state, i.render_size) for i in items] == [
+        ("colour.jpg", State.DONE, 256),
+        ("grey.png", State.DONE, 256),
+    ]
+    # Finished photos show and export from the cached result: the model is not run again.
+    spy = spy_model(second)
+    second.select_row(0)
+    qtbot.waitUntil(lambda: second.compare.after is not None, timeout=TIMEOUT_MS)
+    assert spy.calls == 0
+
+
+def test_queue_is_on_disk_after_every_change_and_unfinished_photos_resume(
+    qtbot, make_window, spy_model, photo_dir: Path, tmp_path: Path
+) -> None:
+    window = make_window()
+    spy = spy_model(window)
+    window.add_paths([photo_dir])
+    qtbot.wait(50)
+    saved = json.loads((tmp_path / "appdata" / "queue.json").read_text())
+    assert len(saved["items"]) == 6  # already on disk, before any close: a crash would keep it
+
+    spy.hold()
+    window.controller.start()
+    qtbot.waitUntil(spy.entered.is_set, timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    saved = json.loads((tmp_path / "appdata" / "queue.json").read_text())
+    assert saved["running"] and "working" in {entry["state"] for entry in saved["items"]}
+
+    # "Crash": read what is on disk now, as a fresh start would (a working photo counts as queued).
+    items, running = QueueStore(tmp_path / "appdata").load()
+    assert running and {i.state for i in items} == {State.QUEUED}
+
+    window.close()  # asks (answered yes), cancels the photo in flight, keeps the queue
+    assert not window.controller.thread.isRunning()
+
+    resumed = make_window()
+    qtbot.waitUntil(lambda: resumed.controller.model.count(State.DONE) == 6, timeout=TIMEOUT_MS)
+
+
+def test_closing_during_a_batch_asks_and_shuts_the_engine_thread_down_cleanly(
+    qtbot, make_window, spy_model, photo_dir: Path, quit_answers, capfd
+) -> None:
+    window = make_window()
+    spy = spy_model(window)
+    window.add_paths([photo_dir])
+    spy.hold()
+    window.controller.start()
+    qtbot.waitUntil(spy.entered.is_set, timeout=TIMEOUT_MS)
+
+    quit_answers.append(False)
+    assert not window.close()  # the user said no: the batch goes on
+    assert window.isVisible() and window.controller.thread.isRunning()
+
+    quit_answers.append(True)
+    assert window.close()
+    assert quit_answers.asked == [False, True]
+    assert window.controller.thread.isFinished()
+    spy.release()
+    assert "QThread: Destroyed" not in capfd.readouterr().err
