@@ -1,0 +1,252 @@
+"""The colorize pipeline on real files with the stand-in generator: size, luminance, strength, gamut,
+alpha, 16-bit, padding, cancellation and the file-level guarantees."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_scene, to_sepia
+from PIL import Image
+from standin_model import build_standin_model
+
+from engine import colour, pipeline
+from engine.cancel import Cancelled, CancelToken
+from engine.model import Generator
+from engine.photo_io import PhotoError, PhotoExistsError, read_photo
+from engine.pipeline import Prediction, colorize, colorize_file, lightness_of
+
+
+@pytest.fixture(scope="module")
+def generator(standin_model: Path) -> Generator:
+    return Generator(standin_model, device="cpu", threads=1)
+
+
+def lab_of(rgb: np.ndarray) -> np.ndarray:
+    scale = 65535.0 if rgb.dtype == np.uint16 else 255.0
+    return colour.rgb_to_lab(rgb.astype(np.float32) / scale)
+
+
+def chroma_of(rgb: np.ndarray) -> np.ndarray:
+    lab = lab_of(rgb)
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def test_lightness_matches_the_cie_formula_and_opencv() -> None:
+    values = np.arange(256, dtype=np.uint8)
+    grey = np.repeat(values[None, :, None], 3, axis=2)
+    ours = lightness_of(grey)[0]
+    c = values / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    exact = np.where(linear > 216 / 24389, 116 * np.cbrt(linear) - 16, 24389 / 27 * linear)
+    np.testing.assert_allclose(ours, exact, atol=1e-3)
+    # OpenCV's float conversion (what the colour module uses) agrees to within its own spline error.
+    np.testing.assert_allclose(ours, colour.rgb_to_lightness(grey / np.float32(255))[0], atol=0.2)
+    assert ours[0] == 0.0 and abs(ours[255] - 100.0) < 1e-3
+
+
+def test_output_keeps_size_and_luminance(photo_dir: Path, generator: Generator) -> None:
+    photo = read_photo(photo_dir / "colour.jpg")
+    rendered = colorize(photo, generator).render(1.0)
+    assert rendered.shape == photo.pixels.shape and rendered.dtype == np.uint8
+    diff = np.abs(lab_of(rendered)[..., 0] - lab_of(photo.pixels)[..., 0])
+    assert diff.mean() < 0.5
+    assert diff.max() < 1.5
+    assert chroma_of(rendered).mean() > 3.0  # the model's colours really are in the output
+
+
+@pytest.mark.parametrize("size", [(333, 517), (17, 5), (1, 1), (40, 2000)])
+def test_odd_sizes_come_back_exactly(size: tuple[int, int], generator: Generator) -> None:
+    pixels = make_scene(*size, seed=3)
+    photo_like = type("P", (), {"pixels": pixels, "alpha": None})()
+    assert colorize(photo_like, generator).render(1.0).shape == (*size, 3)
+
+
+def test_strength_zero_is_the_grey_original(photo_dir: Path, generator: Generator) -> None:
+    photo = read_photo(photo_dir / "grey.png")
+    rendered = colorize(photo, generator).render(0.0)
+    assert np.abs(lab_of(rendered)[..., 1:]).max() < 1.0
+    assert np.abs(rendered.astype(int) - photo.pixels.astype(int)).max() <= 1
+
+
+def test_strength_two_has_more_chroma_than_one(photo_dir: Path, generator: Generator) -> None:
+    prediction = colorize(read_photo(photo_dir / "grey.jpg"), generator)
+    one, two = chroma_of(prediction.render(1.0)).mean(), chroma_of(prediction.render(2.0)).mean()
+    assert one > 3.0
+    assert two > 1.5 * one
+
+
+def test_strength_outside_range_is_refused(photo_dir: Path, generator: Generator) -> None:
+    prediction = colorize(read_photo(photo_dir / "grey.png"), generator)
+    for bad in (-0.1, 2.5, float("nan")):
+        with pytest.raises(ValueError, match="strength"):
+            prediction.render(bad)
+
+
+def test_out_of_gamut_chroma_is_reduced_with_lightness_and_hue_kept() -> None:
+    # Saturated a*b* on mid and light greys: far outside sRGB, so clipping would shift L* and hue.
+    lightness = np.array([[30.0, 60.0, 90.0, 97.0]], np.float32)
+    ab = np.array([[[80.0, -90.0], [-100.0, 60.0], [90.0, 90.0], [-60.0, -60.0]]], np.float32)
+    rendered = Prediction(lightness=lightness, ab=ab).render(1.0)
+    lab = lab_of(rendered)
+    np.testing.assert_allclose(lab[..., 0], lightness, atol=0.6)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    assert (chroma < np.hypot(ab[..., 0], ab[..., 1])).all() and (chroma > 3.0).all()
+    hue_in = np.degrees(np.arctan2(ab[..., 1], ab[..., 0]))
+    hue_out = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    assert np.abs((hue_out - hue_in + 180) % 360 - 180).max() < 8.0
+
+
+def test_gamut_mapping_keeps_luminance_at_double_strength(photo_dir: Path, generator: Generator) -> None:
+    photo = read_photo(photo_dir / "grey.jpg")
+    rendered = colorize(photo, generator).render(2.0)
+    diff = np.abs(lab_of(rendered)[..., 0] - lab_of(photo.pixels)[..., 0])
+    assert diff.mean() < 0.5 and diff.max() < 1.5
+
+
+def test_sepia_scan_is_reduced_to_its_lightness(generator: Generator) -> None:
+    sepia = to_sepia(make_scene(120, 160, seed=8))
+    lightness = lightness_of(sepia)
+    lab = np.zeros((*lightness.shape, 3), np.float32)
+    lab[..., 0] = lightness
+    neutral = colour.to_uint8(colour.lab_to_rgb(lab))
+    photo = type("P", (), {"pixels": sepia, "alpha": None})()
+    neutral_photo = type("P", (), {"pixels": neutral, "alpha": None})()
+    from_sepia, from_neutral = colorize(photo, generator), colorize(neutral_photo, generator)
+    assert np.abs(from_sepia.ab - from_neutral.ab).mean() < 0.5
+    # ... and the sepia tint itself does not survive into a strength-0 render.
+    assert np.abs(lab_of(from_sepia.render(0.0))[..., 1:]).max() < 1.0
+
+
+def test_reflection_padding_leaves_no_border(generator: Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 450 x 270 at render size 500 -> 500 x 300, padded to 512 x 320: mirrored margins on all four sides.
+    uniform = np.full((270, 450, 3), 200, np.uint8)
+    lightness = lightness_of(uniform)
+
+    def border_excess(ab: np.ndarray) -> float:
+        """Largest difference of mean |ab| in the outer 4 rows/columns of a side vs the interior."""
+        magnitude = np.hypot(ab[..., 0], ab[..., 1])
+        interior = float(magnitude[8:-8, 8:-8].mean())
+        sides = (magnitude[:4], magnitude[-4:], magnitude[:, :4], magnitude[:, -4:])
+        return max(abs(float(side.mean()) - interior) for side in sides)
+
+    ab = pipeline.predict_ab(lightness, generator, render_size=500)
+    assert ab.shape == (300, 500, 2)
+    assert border_excess(ab) < 0.05
+
+    # The check is sensitive: padding with a constant (mid-grey L) instead shows up at the borders.
+    def constant_pad(image: np.ndarray, multiple: int):
+        h, w = image.shape
+        ph, pw = -h % multiple, -w % multiple
+        padded = cv2.copyMakeBorder(image, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2, cv2.BORDER_CONSTANT)
+        return padded, (ph // 2, pw // 2)
+
+    monkeypatch.setattr(pipeline, "_reflect_pad", constant_pad)
+    assert border_excess(pipeline.predict_ab(lightness, generator, render_size=500)) > 0.3
+
+
+def test_alpha_is_put_back(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
+    src = photo_dir / "alpha.png"
+    out = colorize_file(src, tmp_path / "out.png", generator)
+    with Image.open(src) as before, Image.open(out) as after:
+        assert after.mode == "RGBA" and after.size == before.size
+        np.testing.assert_array_equal(np.asarray(after)[..., 3], np.asarray(before)[..., 3])
+
+
+def test_sixteen_bit_in_sixteen_bit_out(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
+    src = photo_dir / "deep.png"
+    out = colorize_file(src, tmp_path / "deep_color.png", generator, strength=0.0)
+    original, result = read_photo(src), read_photo(out)
+    assert result.bit_depth == 16 and result.size == original.size
+    # Values that are not multiples of 257 survive: the output was not squeezed through 8 bits.
+    assert np.count_nonzero(result.pixels % 257) > result.pixels.size // 2
+    assert np.abs(result.pixels.astype(int) - original.pixels.astype(int)).max() <= 64  # ~0.25 of 8-bit
+
+
+def test_preview_is_downscaled_and_renders(photo_dir: Path, generator: Generator) -> None:
+    prediction = colorize(read_photo(photo_dir / "colour.jpg"), generator)
+    small = prediction.preview(100)
+    assert max(small.size) == 100 and small.ab is prediction.ab
+    assert small.render(1.5).shape == (small.size[1], small.size[0], 3)
+    assert prediction.preview(10_000).size == prediction.size
+
+
+def test_colorize_file_writes_provenance(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
+    out = colorize_file(photo_dir / "colour.jpg", tmp_path / "c.jpg", generator)
+    with Image.open(out) as image:
+        assert image.size == (320, 240)
+        assert "standin v1" in str(image.getexif().get(0x010E, ""))
+
+
+def test_colorize_file_never_overwrites_its_input(photo_dir: Path, generator: Generator) -> None:
+    src = photo_dir / "colour.jpg"
+    before = src.read_bytes()
+    for overwrite in (False, True):
+        with pytest.raises(PhotoError, match="overwrite the input"):
+            colorize_file(src, photo_dir / "." / "colour.jpg", generator, overwrite=overwrite)
+    assert src.read_bytes() == before
+
+
+def test_colorize_file_existing_output(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
+    dst = tmp_path / "taken.png"
+    dst.write_bytes(b"user's own file")
+    with pytest.raises(PhotoExistsError):
+        colorize_file(photo_dir / "grey.png", dst, generator)
+    assert dst.read_bytes() == b"user's own file"
+    colorize_file(photo_dir / "grey.png", dst, generator, overwrite=True)
+    with Image.open(dst) as image:
+        assert image.size == (160, 128)
+
+
+def test_bad_file_raises_photo_error_and_writes_nothing(tmp_path: Path, generator: Generator) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(PhotoError):
+        colorize_file(bad, tmp_path / "out.png", generator)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.jpg"]
+
+
+def test_cancel_before_start(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
+    token = CancelToken()
+    token.cancel()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(Cancelled):
+        colorize_file(photo_dir / "colour.jpg", out_dir / "out.png", generator, cancel=token)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_cancel_during_inference(photo_dir: Path, tmp_path: Path) -> None:
+    heavy = Generator(build_standin_model(tmp_path / "heavy.onnx", width=32, depth=4), device="cpu", threads=1)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    token = CancelToken()
+    timer = threading.Timer(0.2, token.cancel)
+    timer.start()
+    try:
+        with pytest.raises(Cancelled):
+            colorize_file(photo_dir / "colour.jpg", out_dir / "out.png", heavy, render_size=1024, cancel=token)
+    finally:
+        timer.cancel()
+    assert list(out_dir.iterdir()) == []
+
+
+def test_cancel_during_render_stops_between_strips(generator: Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "STRIP_PIXELS", 64 * 8)  # 8 rows per strip
+    prediction = Prediction(lightness=np.full((64, 64), 50.0, np.float32), ab=np.zeros((8, 8, 2), np.float32))
+    token = CancelToken()
+    real_merge = cv2.merge
+    calls = []
+
+    def merge_then_cancel(parts):
+        calls.append(1)
+        token.cancel()
+        return real_merge(parts)
+
+    monkeypatch.setattr(pipeline.cv2, "merge", merge_then_cancel)
+    with pytest.raises(Cancelled):
+        prediction.render(1.0, cancel=token)
+    assert len(calls) == 1
