@@ -88,7 +88,12 @@ def read_photo(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     try:
         with _open(path, max_pixels) as im:
             fmt = _FORMATS[im.format]
-            deep = _is_deep_colour(im)  # before read_exif: a PNG's getexif() may decode (8-bit) to find eXIf
+            # Decode before read_exif: a PNG's getexif() decodes to find an eXIf chunk after the pixels,
+            # and read_exif (rightly) treats any error as "no EXIF", which would hide a broken image.
+            # 16-bit colour is decoded by OpenCV instead, which reports damage itself.
+            deep = _is_deep_colour(im)
+            if not deep:
+                im.load()
             orientation, exif = read_exif(im)
             if deep:
                 pixels, alpha = _decode_deep_colour(path)
@@ -113,9 +118,10 @@ def read_preview(path: str | os.PathLike, max_side: int, *, max_pixels: int = DE
     path = Path(path)
     try:
         with _open(path, max_pixels) as im:
-            orientation, _ = read_exif(im)
             if im.format in ("JPEG", "MPO"):
                 im.draft(None, (max_side, max_side))
+            im.load()  # before read_exif, see read_photo
+            orientation, _ = read_exif(im)
             pixels, _ = _pillow_arrays(im)
     except PhotoError:
         raise

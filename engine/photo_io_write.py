@@ -145,6 +145,8 @@ def atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:  # the folder's name (or a parent's) is taken by a file
+        raise PhotoError(f"output folder is not writable: {folder} is not a folder", path) from e
     except OSError as e:
         raise _write_error(e, path) from e
     if path.is_dir():
