@@ -34,6 +34,7 @@ from desktop.worker import (
     run_in_pool,
 )
 from engine import __version__ as engine_version
+from engine.naming import DEFAULT_PATTERN, looks_like_output_of
 from engine.photo_io import SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -43,19 +44,19 @@ PREVIEW_CACHE_SIZE = 4
 THUMBNAIL_PX = 56
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given (an unsupported one fails visibly later); folders recursively, images only, sorted."""
+def expand_paths(paths: Iterable[Path], pattern: str = DEFAULT_PATTERN) -> list[Path]:
+    """Files as given (an unsupported one fails visibly later); folders recursively, images only, sorted,
+    skipping earlier results (``x_color.jpg`` next to ``x.jpg``) so a folder is not colorized twice."""
     found: list[Path] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-                )
+            images = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
             )
+            found.extend(p for p in images if not looks_like_output_of(p, images, pattern))
         elif path.exists():
             found.append(path)
     return found

@@ -1,8 +1,8 @@
 """The main window: the queue on the left, the before/after view and its controls on the right.
 
 It is the view layer: it shows the controller's state and forwards the user's commands (see
-:mod:`desktop.actions`) to :class:`desktop.batch.BatchController`; the engine is never called from here
-except ``Prediction.render`` of the small preview for the live strength slider.
+:mod:`desktop.actions`) to :class:`desktop.batch.BatchController`. It never calls the engine itself: the
+live strength slider goes through :class:`desktop.live_render.LiveRenderer`, off the GUI thread.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,6 +39,7 @@ from desktop.batch import THUMBNAIL_PX, BatchController, format_eta
 from desktop.compare_view import CompareView
 from desktop.export_dialog import ExportDialog
 from desktop.images import to_qimage
+from desktop.live_render import LiveRenderer
 from desktop.queue_model import QueueModel, State
 from desktop.queue_store import QueueStore, default_data_dir
 from desktop.settings import DEVICES, AppSettings
@@ -75,6 +76,10 @@ class MainWindow(QMainWindow):
         self.selected_id: str | None = None
         self._shown: Preview | None = None
         self._requested_model: Path | None = None
+        self.renderer = LiveRenderer(self)
+        #: Strength of the colour image on screen (None while none is): tests and the benchmark wait on it.
+        self.shown_strength: float | None = None
+        #: Milliseconds from the last strength change (or preview) to its colour image being ready.
         self.last_render_ms: float = 0.0
         self.first_shown_at: float | None = None
 
@@ -285,6 +290,7 @@ class MainWindow(QMainWindow):
         self.device.currentIndexChanged.connect(self._on_device_chosen)
         self.compare.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
 
+        self.renderer.rendered.connect(self._on_rendered)
         c.progressChanged.connect(self._on_progress)
         c.busyChanged.connect(lambda _busy: self._update_actions())
         c.runningChanged.connect(lambda *_: self._update_actions())
@@ -383,12 +389,16 @@ class MainWindow(QMainWindow):
     # --- reactions ----------------------------------------------------------------------------------
     def _render_after(self) -> None:
         shown = self._shown
-        if shown is None or shown.prediction is None:
+        if shown is None or shown.prediction is None or self.selected_id is None:
             return
-        started = time.perf_counter()
-        after = to_qimage(shown.prediction.render(self.strength.value() / 100.0))
-        self.compare.set_after(after)
-        self.last_render_ms = (time.perf_counter() - started) * 1000.0
+        self.renderer.request(self.selected_id, shown.prediction, self.strength.value() / 100.0)
+
+    def _on_rendered(self, item_id: str, strength: float, image: QImage, milliseconds: float) -> None:
+        if item_id != self.selected_id or self._shown is None:
+            return
+        self.compare.set_after(image)
+        self.shown_strength = strength
+        self.last_render_ms = milliseconds
 
     def _on_selection_changed(self, *_args) -> None:
         ids = self.selected_ids()
@@ -398,6 +408,8 @@ class MainWindow(QMainWindow):
             return
         self.selected_id = new_id
         self._shown = None
+        self.shown_strength = None
+        self.renderer.cancel()
         if new_id is None:
             self.compare.set_message("Select a photo to compare the original and the colour version")
             return
@@ -423,13 +435,9 @@ class MainWindow(QMainWindow):
             self.compare.set_message(f"{item.name if item else ''}\n\n{reason}")
             return
         self._shown = preview
-        before = to_qimage(preview.before)
-        after = None
-        if preview.prediction is not None:
-            started = time.perf_counter()
-            after = to_qimage(preview.prediction.render(self.strength.value() / 100.0))
-            self.last_render_ms = (time.perf_counter() - started) * 1000.0
-        self.compare.set_images(before, after, QSize(*preview.original_size))
+        self.shown_strength = None
+        self.compare.set_images(to_qimage(preview.before), None, QSize(*preview.original_size))
+        self._render_after()
 
     def _on_item_finished(self, item_id: str, state: str) -> None:
         item = self.controller.model.item(item_id)
@@ -544,5 +552,6 @@ class MainWindow(QMainWindow):
         self.settings.geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.sync()
+        self.renderer.close()
         self.controller.shutdown()
         event.accept()

@@ -26,6 +26,7 @@ from desktop.queue_store import QueueStore
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
 from engine.model import DeviceError, Generator, NoModelError
+from engine.naming import output_path, unique_path
 from engine.photo_io import PhotoError, read_photo, read_preview, write_photo
 from engine.pipeline import Prediction, colorize, lightness_of
 
@@ -108,9 +109,7 @@ def source_stamp(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
-def prediction_from_cache(
-    pixels: np.ndarray, ab: np.ndarray, *, alpha: np.ndarray | None = None
-) -> Prediction:
+def prediction_from_cache(pixels: np.ndarray, ab: np.ndarray, *, alpha: np.ndarray | None = None) -> Prediction:
     """Rebuild a Prediction from the original's pixels and the cached a*b*: no model run needed.
 
     Uses the pipeline's own ``lightness_of``, so an export equals what ``colorize`` would have produced.
@@ -124,15 +123,6 @@ def _resize_to(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if pixels.shape[:2] == (height, width):
         return pixels
     return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def free_output_path(target: Path, source: Path) -> Path:
-    """``target``, or ``stem_2``, ``stem_3``... if taken: an export never replaces an existing file."""
-    candidate, number = target, 1
-    while candidate.exists() or candidate.resolve() == source.resolve():
-        number += 1
-        candidate = target.with_name(f"{target.stem}_{number}{target.suffix}")
-    return candidate
 
 
 def describe_error(exc: BaseException) -> str:
@@ -245,8 +235,6 @@ class EngineWorker(QObject):
         prediction = prediction_from_cache(photo.pixels, ab, alpha=photo.alpha)
         pixels = prediction.render(job.strength)
         job.cancel.raise_if_cancelled()
-        from engine.naming import output_path  # TEMP lazy until engine/naming.py lands
-
         options = job.options
         try:
             options.out_dir.mkdir(parents=True, exist_ok=True)
@@ -256,7 +244,7 @@ class EngineWorker(QObject):
             raise PhotoError(f"output folder {options.out_dir} is not a folder")
         target = output_path(job.path, options.out_dir, options.fmt, options.pattern)
         for _attempt in range(3):  # another program may take the name between the check and the write
-            target = free_output_path(target, job.path)
+            target = unique_path(target, taken=[job.path])  # never replaces a file
             try:
                 return write_photo(
                     target,

@@ -31,6 +31,7 @@ def test_add_files_folder_and_drop(qtbot, make_window, photo_dir: Path, tmp_path
     nested.mkdir(parents=True)
     Image.new("L", (64, 48), 128).save(nested / "nested.png")
     (photo_dir / "notes.txt").write_text("not a photo")
+    Image.new("RGB", (32, 32)).save(photo_dir / "colour_color.jpg")  # an earlier result: not queued again
 
     assert window.add_paths([photo_dir / "colour.jpg"]) == 1
     added = window.add_paths([photo_dir])  # recursive; the .txt is skipped, colour.jpg is not added twice
@@ -74,8 +75,13 @@ def test_batch_colorizes_every_photo_and_exports_full_size(qtbot, make_window, r
         assert window.controller.export(ids, ExportOptions(out_dir, fmt="png")) == 6
     saved, failed = blocker.args
     assert (saved, failed) == (6, [])
+    outputs = [item.output for item in window.controller.model.items()]
+    assert len(set(outputs)) == 6 and all(p.parent == out_dir and p.suffix == ".png" for p in outputs)
+    assert sorted(p.name for p in outputs) == sorted(  # grey.jpg and grey.png: the second gets a free name
+        ["alpha_color.png", "colour_color.png", "deep_color.png", "grey_color.png", "grey_color-2.png",
+         "sepia_color.png"]
+    )
     for item in window.controller.model.items():
-        assert item.output == out_dir / f"{item.path.stem}_color.png"
         with Image.open(item.path) as source, Image.open(item.output) as result:
             assert result.size == source.size
     with Image.open(out_dir / "colour_color.png") as result:
@@ -90,7 +96,7 @@ def test_batch_colorizes_every_photo_and_exports_full_size(qtbot, make_window, r
     with qtbot.waitSignal(window.controller.exportFinished, timeout=TIMEOUT_MS):
         window.controller.export([colour_id], ExportOptions(out_dir, fmt="png"))
     assert (out_dir / "colour_color.jpg").is_file()
-    assert (out_dir / "colour_color_2.png").is_file()
+    assert (out_dir / "colour_color-2.png").is_file()
     assert digest(out_dir / "colour_color.png") == first
     assert {p.name: digest(p) for p in photo_dir.iterdir()} == originals
     assert not [p for p in out_dir.iterdir() if p.name.startswith(".")], "temp files left behind"

@@ -19,6 +19,13 @@ def chroma(image: QImage) -> float:
     return float(np.abs(rgb - rgb.mean(axis=2, keepdims=True)).mean())
 
 
+def set_strength(qtbot, window, percent: int) -> QImage:
+    """Move the slider and wait for the colour image at that strength to be on screen."""
+    window.strength.setValue(percent)
+    qtbot.waitUntil(lambda: window.shown_strength == percent / 100, timeout=TIMEOUT_MS)
+    return window.compare.after
+
+
 def test_strength_slider_rerenders_the_cached_preview_without_running_the_model(
     qtbot, make_window, run_batch, spy_model, photo_dir: Path
 ) -> None:
@@ -30,12 +37,9 @@ def test_strength_slider_rerenders_the_cached_preview_without_running_the_model(
     qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT_MS)
     assert window.compare.before.size() == QSize(320, 240)
 
-    window.strength.setValue(100)
-    normal = chroma(window.compare.after)
-    window.strength.setValue(0)
-    grey = chroma(window.compare.after)
-    window.strength.setValue(200)
-    strong = chroma(window.compare.after)
+    normal = chroma(set_strength(qtbot, window, 100))
+    grey = chroma(set_strength(qtbot, window, 0))
+    strong = chroma(set_strength(qtbot, window, 200))
     assert grey < 1.0 < normal < strong
     assert spy.calls == 0, "the strength slider ran the model"
     assert window.controller.model.item_at(0).strength == 2.0
@@ -48,7 +52,7 @@ def test_strength_slider_rerenders_the_cached_preview_without_running_the_model(
     window.select_row(1)
     qtbot.waitUntil(lambda: window.compare.before is not None and window.compare.before.size() == QSize(160, 128),
                     timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.shown_strength == 2.0, timeout=TIMEOUT_MS)
     assert window.strength.value() == 200
     assert spy.calls == 0
 

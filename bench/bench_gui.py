@@ -1,0 +1,204 @@
+"""Desktop responsiveness benchmark; prints a table.
+
+    OMP_NUM_THREADS=1 python bench/bench_gui.py [--photos 4] [--side 3000] [--model PATH]
+
+1. Event-loop stall: worst lateness of a 10 ms QTimer while a batch of photos is colorized (the engine runs
+   on its own thread, so this should stay far below a frame or two).
+2. Strength change -> repaint on a 12 MP photo's preview (target <= 50 ms): slider moved, compare view
+   repainted synchronously.
+3. Time to first window: ``python -m desktop.app`` in a subprocess, timed from launch to its first show.
+
+Uses the shipped model (resources/models/*.onnx) if there is one, else the test stand-in (say which).
+Runs offscreen; photos are synthetic gradients+shapes written as JPEG into a temp folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def synthetic_photo(path: Path, width: int, height: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    grey = 0.5 + 0.3 * np.sin(xx / width * 5 + seed) * np.cos(yy / height * 3)
+    for _ in range(6):
+        cy, cx, radius = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(0.05, 0.2) * min(width, height)
+        grey[(yy - cy) ** 2 + (xx - cx) ** 2 < radius**2] = rng.uniform(0.1, 0.9)
+    pixels = (np.clip(grey, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(pixels).convert("RGB").save(path, quality=90)
+    return path
+
+
+def pick_model(scratch: Path, explicit: Path | None) -> tuple[Path, str]:
+    if explicit:
+        return explicit, explicit.name
+    shipped = sorted((ROOT / "resources" / "models").glob("*.onnx"))
+    if shipped:
+        return shipped[-1], f"shipped {shipped[-1].name}"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin_model import build_standin_model
+
+    return build_standin_model(scratch / "standin.onnx"), "test stand-in (no shipped model yet)"
+
+
+def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def make_window(scratch: Path, model: Path, tag: str):
+    from desktop.main_window import MainWindow
+    from desktop.queue_store import QueueStore
+    from desktop.settings import AppSettings
+
+    settings = AppSettings(QSettings(str(scratch / f"{tag}.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, QueueStore(scratch / f"{tag}-data"), model)
+    window.resize(1360, 820)
+    window.show()
+    return window
+
+
+def bench_stall(app: QApplication, scratch: Path, model: Path, photos: list[Path]) -> dict[str, float]:
+    window = make_window(scratch, model, "stall")
+    controller = window.controller
+    wait_until(app, lambda: controller.model_info is not None, 60)
+    window.add_paths(photos)
+    lateness: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer()
+    timer.setInterval(10)
+
+    def tick() -> None:
+        lateness.append(max(0.0, clock.nsecsElapsed() / 1e6 - 10.0))
+        clock.restart()
+
+    timer.timeout.connect(tick)
+    started = time.perf_counter()
+    clock.start()
+    timer.start()
+    controller.start()
+    finished = wait_until(app, lambda: not controller.has_unfinished_work(), 900)
+    elapsed = time.perf_counter() - started
+    timer.stop()
+    window.close()
+    return {
+        "photos": len(photos),
+        "batch_s": elapsed,
+        "finished": float(finished),
+        "worst_ms": max(lateness),
+        "p99_ms": float(np.percentile(lateness, 99)),
+        "ticks": len(lateness),
+    }
+
+
+def bench_strength(app: QApplication, scratch: Path, model: Path, photo: Path) -> dict[str, float]:
+    window = make_window(scratch, model, "strength")
+    controller = window.controller
+    wait_until(app, lambda: controller.model_info is not None, 60)
+    window.add_paths([photo])
+    controller.start()
+    wait_until(app, lambda: not controller.has_unfinished_work(), 600)
+    window.select_row(0)
+    wait_until(app, lambda: window.compare.after is not None, 60)
+    totals, renders = [], []
+    for value in [30, 60, 90, 120, 150, 180, 200, 170, 140, 110, 80, 50, 20, 0, 100] * 2:
+        started = time.perf_counter()
+        window.strength.setValue(value)
+        wait_until(app, lambda v=value: window.shown_strength == v / 100, 30)  # rendered off the GUI thread
+        window.compare.repaint()
+        totals.append((time.perf_counter() - started) * 1000)
+        renders.append(window.last_render_ms)
+    preview = window.compare.after.size()
+    window.close()
+    return {
+        "preview": f"{preview.width()}x{preview.height()}",
+        "median_ms": statistics.median(totals),
+        "max_ms": max(totals),
+        "render_median_ms": statistics.median(renders),
+    }
+
+
+def bench_startup(scratch: Path, model: Path, runs: int) -> list[float]:
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        RECHROMA_DATA_DIR=str(scratch / "startup-data"),
+        RECHROMA_MODELS_DIR=str(model.parent),
+        XDG_CONFIG_HOME=str(scratch / "startup-config"),
+        PYTHONPATH=str(ROOT),
+    )
+    times = []
+    for _ in range(runs):
+        env["RECHROMA_STARTUP_PROBE"] = repr(time.time())
+        out = subprocess.run(
+            [sys.executable, "-m", "desktop.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("first-window-shown")), None)
+        if line is None:
+            raise SystemExit(f"app did not report its first window:\n{out.stdout}\n{out.stderr}")
+        times.append(float(line.split()[1]))
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Rechroma desktop responsiveness benchmark")
+    parser.add_argument("--photos", type=int, default=4, help="photos in the stall batch")
+    parser.add_argument("--side", type=int, default=3000, help="long side of the stall-batch photos")
+    parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as name:
+        scratch = Path(name)
+        model, model_note = pick_model(scratch, args.model)
+        photos = [
+            synthetic_photo(scratch / f"batch{i}.jpg", args.side, args.side * 2 // 3, i) for i in range(args.photos)
+        ]
+        big = synthetic_photo(scratch / "twelve_mp.jpg", 4000, 3000, 99)
+        stall = bench_stall(app, scratch, model, photos)
+        strength = bench_strength(app, scratch, model, big)
+        startup = bench_startup(scratch, model, args.startup_runs)
+
+    print(f"model: {model_note}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+          f"cpus={len(os.sched_getaffinity(0))}")
+    print()
+    print(f"| {'measure':<52} | {'value':>14} | {'target':>8} |")
+    print(f"|{'-' * 54}|{'-' * 16}|{'-' * 10}|")
+    rows = [
+        (f"batch of {stall['photos']} photos ({args.side}px), wall time", f"{stall['batch_s']:.1f} s", ""),
+        ("event-loop stall during batch: worst 10 ms timer lateness", f"{stall['worst_ms']:.1f} ms", "< 100"),
+        ("event-loop stall during batch: 99th percentile", f"{stall['p99_ms']:.1f} ms", ""),
+        (f"strength -> repaint, 12 MP photo (preview {strength['preview']}): median",
+         f"{strength['median_ms']:.1f} ms", "<= 50"),
+        ("strength -> repaint, 12 MP photo: worst", f"{strength['max_ms']:.1f} ms", "<= 50"),
+        ("  of which render off the GUI thread (median)", f"{strength['render_median_ms']:.1f} ms", ""),
+        (f"time to first window (median of {len(startup)})", f"{statistics.median(startup):.2f} s", ""),
+    ]
+    for measure, value, target in rows:
+        print(f"| {measure:<52} | {value:>14} | {target:>8} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
