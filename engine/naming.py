@@ -1,0 +1,65 @@
+"""Output file names: ``<stem>_color.<ext>`` next to the input or in an output folder, never clobbering."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from engine.photo_io import OUTPUT_FORMATS
+
+DEFAULT_PATTERN = "{stem}_color"
+_ALIASES = {"jpeg": "jpg", "tiff": "tif"}
+
+
+def normalise_format(fmt: str) -> str:
+    """"JPEG" -> "jpg", ".tiff" -> "tif"; ValueError for a format the engine cannot write."""
+    name = fmt.lower().lstrip(".")
+    name = _ALIASES.get(name, name)
+    if name not in OUTPUT_FORMATS:
+        raise ValueError(f"cannot write {fmt!r}: choose one of {', '.join(sorted(OUTPUT_FORMATS))}")
+    return name
+
+
+def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str = DEFAULT_PATTERN) -> Path:
+    """Where the colorized ``src`` goes: ``out_dir`` (default: next to ``src``) / pattern + extension.
+
+    The extension is ``fmt`` if given, else the input's own suffix when it is a writable format (kept as
+    spelled, lower-cased: ".jpeg" stays ".jpeg"), else ".png" (e.g. for BMP or GIF inputs).
+    """
+    src = Path(src)
+    if fmt is not None:
+        ext = normalise_format(fmt)
+    else:
+        own = src.suffix.lower().lstrip(".")
+        ext = own if _ALIASES.get(own, own) in OUTPUT_FORMATS else "png"
+    try:
+        stem = pattern.format(stem=src.stem)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"bad output name pattern {pattern!r}: only {{stem}} is available") from exc
+    if not stem or "/" in stem or "\\" in stem:
+        raise ValueError(f"output name pattern {pattern!r} must give a plain file name")
+    return Path(out_dir if out_dir is not None else src.parent) / f"{stem}.{ext}"
+
+
+def unique_path(path: Path, taken: Collection[Path] = ()) -> Path:
+    """``path`` itself if free, else ``<stem>-2<suffix>``, ``-3``, ... : the first that neither exists nor
+    is in ``taken`` (outputs already claimed in this batch, and the inputs, which are never written)."""
+    path = Path(path)
+    taken = {Path(p).resolve() for p in taken}
+    candidate, n = path, 1
+    while candidate.resolve() in taken or candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def looks_like_output_of(candidate: Path, sources: Collection[Path], pattern: str = DEFAULT_PATTERN) -> bool:
+    """True if ``candidate`` is named like a result (``x_color.jpg``, ``x_color-2.png``) of a file ``x.*``
+    in ``sources`` from the same folder: folder scans skip earlier results instead of colorizing them again."""
+    prefix, _, suffix = pattern.partition("{stem}")
+    match = re.fullmatch(re.escape(prefix) + r"(.+)" + re.escape(suffix) + r"(?:-\d+)?", candidate.stem)
+    if not match:
+        return False
+    stem = match.group(1)
+    return any(s.stem == stem and s.parent == candidate.parent and s != candidate for s in sources)
