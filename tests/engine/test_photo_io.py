@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -56,55 +57,62 @@ def camera_exif(orientation: int = 1) -> Image.Exif:
     return exif
 
 
-def wide_gamut_icc() -> bytes:
-    """A minimal ICC v2 matrix/TRC RGB display profile with Adobe RGB (1998) primaries, gamma 2.2.
+def _s15(x: float) -> bytes:
+    return struct.pack(">i", round(x * 65536))
 
-    Built by hand because no non-sRGB profile ships with Pillow and none may be downloaded in tests;
-    LittleCMS parsing it (checked below) is what proves it well-formed.
-    """
 
-    def s15(x: float) -> bytes:
-        return struct.pack(">i", round(x * 65536))
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ \0\0\0\0" + _s15(x) + _s15(y) + _s15(z)
 
-    def xyz(x: float, y: float, z: float) -> bytes:
-        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
 
-    name = b"Rechroma test wide-gamut RGB"
+def _curve(gamma: float) -> bytes:
+    return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+
+
+def _icc(space: bytes, name: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """A minimal ICC v2 display profile (header, tag table, tags), built by hand because no non-sRGB
+    profile ships with Pillow and none may be downloaded in tests; LittleCMS parsing it is what proves
+    it well-formed (test_hand_built_profiles_are_valid)."""
     desc = b"desc\0\0\0\0" + struct.pack(">I", len(name) + 1) + name + b"\0" + b"\0" * 8 + b"\0" * 70
-    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(2.2 * 256)) + b"\0\0"
-    tags = [
-        (b"desc", desc),
-        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
-        (b"rXYZ", xyz(0.6097, 0.3111, 0.0195)),
-        (b"gXYZ", xyz(0.2053, 0.6257, 0.0609)),
-        (b"bXYZ", xyz(0.1492, 0.0632, 0.7446)),
-        (b"rTRC", curve),
-        (b"gTRC", curve),
-        (b"bTRC", curve),
-        (b"cprt", b"text\0\0\0\0public domain\0\0\0\0"),
-    ]
+    tags = [(b"desc", desc), (b"wtpt", _xyz(0.9642, 1.0, 0.8249)), *tags]
+    tags.append((b"cprt", b"text\0\0\0\0public domain\0\0\0\0"))
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for sig, body in tags:
         body += b"\0" * (-len(body) % 4)
         table += sig + struct.pack(">II", offset + len(data), len(body))
         data += body
-    size = offset + len(data)
-    header = (
-        struct.pack(">I", size)
-        + b"\0\0\0\0"
-        + struct.pack(">I", 0x02100000)
-        + b"mntrRGB XYZ "
-        + b"\0" * 12
-        + b"acsp"
-        + b"\0" * 24
-        + struct.pack(">I", 0)
-        + s15(0.9642)
-        + s15(1.0)
-        + s15(0.8249)
-    )
+    header = struct.pack(">I", offset + len(data)) + b"\0\0\0\0" + struct.pack(">I", 0x02100000)
+    header += b"mntr" + space + b"XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + _s15(0.9642) + _s15(1.0) + _s15(0.8249)
     header += b"\0" * (128 - len(header))
     return header + struct.pack(">I", len(tags)) + table + data
+
+
+def wide_gamut_icc() -> bytes:
+    """Matrix/TRC RGB profile with Adobe RGB (1998) primaries (D50-adapted) and gamma 2.2."""
+    return _icc(
+        b"RGB ",
+        b"Rechroma test wide-gamut RGB",
+        [
+            (b"rXYZ", _xyz(0.6097, 0.3111, 0.0195)),
+            (b"gXYZ", _xyz(0.2053, 0.6257, 0.0609)),
+            (b"bXYZ", _xyz(0.1492, 0.0632, 0.7446)),
+            (b"rTRC", _curve(2.2)),
+            (b"gTRC", _curve(2.2)),
+            (b"bTRC", _curve(2.2)),
+        ],
+    )
+
+
+def linear_grey_icc() -> bytes:
+    """Grey profile with a linear tone curve (gamma 1.0), as some scanners write for raw 16-bit scans."""
+    return _icc(b"GRAY", b"Rechroma test linear grey", [(b"kTRC", _curve(1.0))])
+
+
+def with_png_chunk(png: bytes, kind: bytes, data: bytes) -> bytes:
+    """``png`` with one more chunk right after IHDR (how an iCCP is added to an OpenCV-written PNG)."""
+    chunk = struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return png[:33] + chunk + png[33:]
 
 
 def icc_description(icc: bytes) -> str:
@@ -346,8 +354,9 @@ def test_exif_of_tiff_input_carries_no_layout_tags(tmp_path):
 # --- ICC ------------------------------------------------------------------------------------------------
 
 
-def test_hand_built_profile_is_valid_and_not_srgb():
+def test_hand_built_profiles_are_valid():
     assert icc_description(wide_gamut_icc()) == "Rechroma test wide-gamut RGB"
+    assert icc_description(linear_grey_icc()) == "Rechroma test linear grey"
 
 
 def test_non_srgb_profile_is_converted_to_srgb(tmp_path):
@@ -368,6 +377,58 @@ def test_non_srgb_profile_is_converted_to_srgb(tmp_path):
     assert red[0] > 200 + 5 and red[1] < 30  # a wide-gamut red is more saturated in sRGB numbers
     grey = photo.pixels[12, 4].astype(int)
     assert grey.max() - grey.min() <= 2  # neutral stays neutral
+
+
+def srgb_of_8bit(pixels8: np.ndarray, icc: bytes) -> np.ndarray:
+    """LittleCMS's own 8-bit conversion: the reference for the 16-bit lookup-table path."""
+    out = ImageCms.profileToProfile(
+        Image.fromarray(pixels8),
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    )
+    return np.asarray(out).astype(int)
+
+
+def test_16bit_rgb_with_profile_is_converted_and_stays_16bit(tmp_path):
+    icc = wide_gamut_icc()
+    eight = photo_like()  # colours an 8-bit reference can hold exactly: 16-bit value = 8-bit value × 257
+    pixels = eight.astype(np.uint16) * 257
+    pixels[0] = np.linspace(20000, 40000, 64).astype(np.uint16)[:, None]  # a fine grey ramp on top
+    png = cv2.imencode(".png", pixels[..., ::-1])[1].tobytes()
+    (tmp_path / "wide16.png").write_bytes(with_png_chunk(png, b"iCCP", b"wide\0\0" + zlib.compress(icc)))
+    photo = read_photo(tmp_path / "wide16.png")
+    assert photo.bit_depth == 16
+    reference = srgb_of_8bit(eight, icc)
+    difference = np.abs(photo.pixels[1:] / 257.0 - reference[1:])
+    # lookup grid vs LittleCMS itself; larger only where the gamut clips a channel (see photo_io_icc)
+    assert difference.mean() < 0.3 and np.percentile(difference, 99) <= 3 and difference.max() <= 12
+    assert np.abs(photo.pixels[1:] / 257.0 - eight[1:]).max() > 20  # it really was converted
+    ramp = photo.pixels[0, :, 1].astype(int)
+    assert np.all(np.diff(ramp) > 0)  # 64 steps of ~1.2 8-bit levels stay distinct: no banding
+
+
+def test_16bit_grey_with_grey_profile_is_converted(tmp_path):
+    icc = linear_grey_icc()
+    eight = np.tile(np.arange(256, dtype=np.uint8), (4, 1))
+    grey = eight.astype(np.uint16) * 257
+    grey[3] = np.linspace(30000, 30255, 256).astype(np.uint16)  # 256 levels within one 8-bit step
+    png = cv2.imencode(".png", grey)[1].tobytes()
+    (tmp_path / "grey16.png").write_bytes(with_png_chunk(png, b"iCCP", b"grey\0\0" + zlib.compress(icc)))
+    photo = read_photo(tmp_path / "grey16.png")
+    assert photo.bit_depth == 16
+    reference = srgb_of_8bit(eight, icc)
+    assert np.abs(photo.pixels[:3] / 257.0 - reference[:3]).max() <= 0.5  # exact at the sampled levels
+    assert reference[0, 128, 0] > 128 + 50  # linear 0.5 is sRGB ~0.735: a real conversion
+    fine = photo.pixels[3, :, 0].astype(int)
+    assert np.all(np.diff(fine) >= 0) and len(np.unique(fine)) > 100  # smooth within an 8-bit step
+
+
+def test_8bit_grey_with_grey_profile_is_converted(tmp_path):
+    grey = np.tile(np.arange(256, dtype=np.uint8), (4, 1))
+    Image.fromarray(grey).save(tmp_path / "grey.png", icc_profile=linear_grey_icc())
+    photo = read_photo(tmp_path / "grey.png")
+    np.testing.assert_array_equal(photo.pixels, srgb_of_8bit(grey, linear_grey_icc()))
 
 
 def test_srgb_profile_input_is_left_alone(tmp_path):
@@ -447,3 +508,11 @@ def test_overwrite_true_replaces_and_keeps_mode(tmp_path):
     np.testing.assert_array_equal(read_photo(target).pixels, photo_like(seed=2))
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "a.png", "a.tif", "a.webp", "a.bmp", "a.gif"])
+def test_returned_arrays_are_writable_and_contiguous(tmp_path, name):
+    Image.fromarray(photo_like()).save(tmp_path / name)
+    photo = read_photo(tmp_path / name)
+    assert photo.pixels.flags.writeable and photo.pixels.flags.c_contiguous
+    photo.pixels[0, 0] = 0  # the pipeline may work in place

@@ -1,0 +1,91 @@
+"""Converting decoded pixel arrays from an embedded ICC profile to sRGB, 8-bit and 16-bit alike.
+
+LittleCMS (Pillow's ImageCms) does the colour maths. Pillow has no 16-bit RGB image mode to hand it, so a
+16-bit photo goes through a lookup table: LittleCMS converts a grid of sample colours (every grey level
+for a grey profile; an 86³ grid for RGB) and the pixels are interpolated between those samples (linearly,
+trilinearly). The interpolation is continuous, so 16-bit gradients stay free of banding; the samples
+carry LittleCMS's 8-bit precision.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms
+
+from engine.photo_io_meta import convert_to_srgb
+
+#: 3D lookup grid: nodes at 0, 3, ..., 255 (86 per axis) so every node is an exact 8-bit input. Against
+#: LittleCMS's own 8-bit result (Adobe RGB-like profile, random colours) the mean error is 0.11 8-bit
+#: levels, 99.9 % are within 3.2; the rest sit where the sRGB gamut clips a channel (a kink that trilinear
+#: interpolation rounds off). A step of 5 doubled those errors for little gain in speed.
+_GRID_STEP = 3
+_ROWS_PER_STRIP = 256
+
+
+def to_srgb(arr: np.ndarray, profile: ImageCms.ImageCmsProfile | None) -> np.ndarray:
+    """H×W grey or H×W×3 RGB (uint8/uint16) in ``profile`` -> H×W×3 sRGB of the same dtype.
+
+    Without a profile (or with one that does not fit the pixels, such as an RGB profile on grey pixels)
+    the values are taken to be sRGB already and only grey is expanded to RGB.
+    """
+    try:
+        if profile is not None:
+            if arr.dtype == np.uint8:
+                return np.array(convert_to_srgb(Image.fromarray(arr), profile))
+            if arr.ndim == 2 and _space(profile) == "GRAY":
+                return _grey_lut(profile)[arr]
+            if arr.ndim == 3 and _space(profile) == "RGB":
+                return _apply_lut_3d(arr, _rgb_lut(profile))
+    except ImageCms.PyCMSError:
+        pass
+    return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB) if arr.ndim == 2 else arr
+
+
+def _space(profile: ImageCms.ImageCmsProfile) -> str:
+    return profile.profile.xcolor_space.strip()
+
+
+def _grey_lut(profile: ImageCms.ImageCmsProfile) -> np.ndarray:
+    """65536×3 uint16: sRGB of every 16-bit grey level, interpolated from the 256 8-bit levels."""
+    ramp = Image.fromarray(np.arange(256, dtype=np.uint8)[None, :], "L")
+    samples = np.asarray(convert_to_srgb(ramp, profile), dtype=np.float64)[0] * 257.0
+    levels = np.arange(65536) / 257.0
+    lut = np.stack([np.interp(levels, np.arange(256), samples[:, c]) for c in range(3)], axis=1)
+    return (lut + 0.5).astype(np.uint16)
+
+
+def _rgb_lut(profile: ImageCms.ImageCmsProfile) -> np.ndarray:
+    """(n, n, n, 3) float32 sRGB on the 16-bit scale at the grid nodes."""
+    nodes = np.arange(0, 256, _GRID_STEP, dtype=np.uint8)
+    n = len(nodes)
+    grid = np.stack(np.meshgrid(nodes, nodes, nodes, indexing="ij"), axis=-1).reshape(n * n, n, 3)
+    out = np.asarray(convert_to_srgb(Image.fromarray(np.ascontiguousarray(grid), "RGB"), profile))
+    return out.reshape(n, n, n, 3).astype(np.float32) * 257.0
+
+
+def _apply_lut_3d(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Trilinear interpolation of a 3D LUT, in strips of rows so a 40 MP scan needs little extra memory."""
+    n = lut.shape[0]
+    flat = lut.reshape(-1, 3)
+    out = np.empty_like(rgb)
+    scale = (n - 1) / 65535.0
+    for top in range(0, rgb.shape[0], _ROWS_PER_STRIP):
+        block = rgb[top : top + _ROWS_PER_STRIP].astype(np.float32) * scale
+        index = np.minimum(block.astype(np.int32), n - 2)
+        frac = block - index
+        base = (index[..., 0] * n + index[..., 1]) * n + index[..., 2]
+        fr, fg, fb = frac[..., 0:1], frac[..., 1:2], frac[..., 2:3]
+
+        def corner(dr: int, dg: int, db: int, base=base) -> np.ndarray:
+            return flat[base + (dr * n + dg) * n + db]
+
+        c00 = corner(0, 0, 0) + (corner(0, 0, 1) - corner(0, 0, 0)) * fb
+        c01 = corner(0, 1, 0) + (corner(0, 1, 1) - corner(0, 1, 0)) * fb
+        c10 = corner(1, 0, 0) + (corner(1, 0, 1) - corner(1, 0, 0)) * fb
+        c11 = corner(1, 1, 0) + (corner(1, 1, 1) - corner(1, 1, 0)) * fb
+        c0 = c00 + (c01 - c00) * fg
+        c1 = c10 + (c11 - c10) * fg
+        value = c0 + (c1 - c0) * fr
+        out[top : top + _ROWS_PER_STRIP] = np.clip(value + 0.5, 0, 65535).astype(np.uint16)
+    return out
