@@ -13,7 +13,8 @@ import zlib
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms
+import tifffile
+from PIL import Image, ImageCms, TiffImagePlugin
 
 from engine import __version__
 
@@ -176,18 +177,55 @@ def insert_png_chunks(png: bytes, chunks: bytes) -> bytes:
 
 
 def tiff_extratags(exif: Image.Exif, icc: bytes) -> list[tuple[int, str, int, object, bool]]:
-    """tifffile ``extratags`` for the ICC profile and the descriptive IFD0 tags of the EXIF.
-
-    The Exif/GPS sub-IFDs are not written to TIFF (tifffile cannot write EXIF sub-IFDs): camera, date and
-    copyright survive there, date taken and GPS do not.
-    """
+    """tifffile ``extratags``: the ICC profile, the descriptive IFD0 tags of the EXIF, and placeholder
+    pointers to the Exif/GPS sub-IFDs that :func:`link_tiff_sub_ifds` fills in afterwards."""
     tags: list[tuple[int, str, int, object, bool]] = [(34675, "B", len(icc), icc, True)]
     for tag in (TAG_MAKE, TAG_MODEL, TAG_DATETIME, TAG_ARTIST, TAG_COPYRIGHT):
         value = exif.get(tag)
         if isinstance(value, str) and value:
             text = value.encode("ascii", "replace") + b"\x00"
             tags.append((tag, "s", len(text), text, True))
+    for tag in _sub_ifds(exif):
+        tags.append((_PLACEHOLDER[tag], "I", 1, 0, True))
     return tags
+
+
+#: tifffile refuses to write the Exif/GPS pointer tags, so it writes these unused codes in their place and
+#: link_tiff_sub_ifds renames them. Each sorts where its real code does (no tag tifffile writes lies
+#: between them), so IFD0 stays sorted by tag as TIFF requires.
+_PLACEHOLDER = {TAG_EXIF_IFD: TAG_EXIF_IFD + 1, TAG_GPS_IFD: TAG_GPS_IFD + 1}
+
+
+def _sub_ifds(exif: Image.Exif) -> dict[int, dict]:
+    return {tag: exif.get_ifd(tag) for tag in (TAG_EXIF_IFD, TAG_GPS_IFD) if tag in exif and exif.get_ifd(tag)}
+
+
+def link_tiff_sub_ifds(tiff: bytes, exif: Image.Exif) -> bytes:
+    """Append the Exif and GPS sub-IFDs (date taken, exposure, location) to a tifffile-written TIFF.
+
+    tifffile cannot write EXIF sub-IFDs and Pillow cannot write 16-bit RGB, so Pillow serialises the
+    sub-IFDs (wrapped in a small IFD of its own that nothing points to) at the end of the file, and the
+    placeholder entries that tiff_extratags put in IFD0 become the pointers to them.
+    """
+    sub = _sub_ifds(exif)
+    if not sub:
+        return tiff
+    with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
+        byteorder = tif.byteorder
+        pointers = {tag: tif.pages[0].tags[_PLACEHOLDER[tag]].valueoffset for tag in sub}
+    start = len(tiff) + len(tiff) % 2  # IFDs begin on a word boundary
+    head = b"II\x2a\x00\x08\x00\x00\x00" if byteorder == "<" else b"MM\x00\x2a\x00\x00\x00\x08"
+    wrapper = TiffImagePlugin.ImageFileDirectory_v2(ifh=head)
+    for tag, values in sub.items():
+        wrapper[tag] = values
+    out = bytearray(tiff + b"\x00" * (start - len(tiff)) + wrapper.tobytes(start))
+    for i, tag in enumerate(sorted(sub)):  # the wrapper's entries, sorted by tag: 2-byte count, 12 each
+        entry = start + 2 + 12 * i
+        assert struct.unpack(byteorder + "H", out[entry : entry + 2])[0] == tag
+        pointer = pointers[tag]  # the value field of a 12-byte IFD0 entry: code, type, count, value
+        out[pointer - 8 : pointer - 6] = struct.pack(byteorder + "H", tag)
+        out[pointer : pointer + 4] = out[entry + 8 : entry + 12]
+    return bytes(out)
 
 
 def apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:

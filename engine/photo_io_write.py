@@ -25,6 +25,7 @@ from engine.photo_io_meta import (
     SOFTWARE,
     exif_without_makernote,
     insert_png_chunks,
+    link_tiff_sub_ifds,
     output_exif,
     png_metadata_chunks,
     srgb_icc,
@@ -113,7 +114,7 @@ def encode(
             description=description.encode("ascii", "replace").decode() if description else None,
             extratags=tiff_extratags(meta, icc),
         )
-        return out.getvalue()
+        return link_tiff_sub_ifds(out.getvalue(), meta)
     if fmt == "jpg":
         im = Image.fromarray(to_uint8(pixels), "RGB")
         options = {"quality": int(quality), "subsampling": 2, "optimize": False, "icc_profile": icc}
