@@ -23,9 +23,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def binding_problem() -> str | None:
+    """PySide6 6.12.0 drops a reference to None on every void call under Python < 3.12 (where None is not
+    immortal): the app then dies with "Fatal Python error: none_dealloc" after a few thousand calls."""
+    import PySide6
+
+    if PySide6.__version__.startswith("6.12.0") and sys.version_info < (3, 12):
+        return (
+            f"PySide6 {PySide6.__version__} on Python {sys.version_info.major}.{sys.version_info.minor} "
+            "corrupts None's reference count and crashes; install PySide6-Essentials<6.12 or use Python 3.12+"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    problem = binding_problem()
+    if problem:
+        logging.getLogger("rechroma").warning(problem)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

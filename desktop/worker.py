@@ -20,7 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from desktop.queue_store import QueueStore
 from engine.cancel import Cancelled, CancelToken
@@ -269,21 +269,17 @@ class PoolSignals(QObject):
     done = Signal(str, str, object)  # kind, key, result (an Exception if the task failed)
 
 
-class _PoolTask(QRunnable):
-    def __init__(self, signals: PoolSignals, kind: str, key: str, fn: Callable[[], object]) -> None:
-        super().__init__()
-        self.signals, self.kind, self.key, self.fn = signals, kind, key, fn
+def run_in_pool(pool: QThreadPool, signals: PoolSignals, kind: str, key: str, fn: Callable[[], object]) -> None:
+    """Run ``fn`` on ``pool`` and emit ``signals.done(kind, key, result or exception)`` (queued to the GUI)."""
 
-    def run(self) -> None:
+    def task() -> None:
         try:
-            result = self.fn()
+            result = fn()
         except Exception as exc:  # reported to the GUI, which decides what to show
             result = exc
-        self.signals.done.emit(self.kind, self.key, result)
+        signals.done.emit(kind, key, result)
 
-
-def run_in_pool(pool: QThreadPool, signals: PoolSignals, kind: str, key: str, fn: Callable[[], object]) -> None:
-    pool.start(_PoolTask(signals, kind, key, fn))
+    pool.start(task)
 
 
 def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
