@@ -84,6 +84,9 @@ class Generator:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or available_cpu_count()
         options.inter_op_num_threads = 1
+        # Idle workers spinning after each run steal the cores OpenCV needs for the merge that follows
+        # (measured: 12 MP end to end 0.68 s -> 0.52 s on 2 cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: provider fallback warnings are reported by us
         providers = _providers_for(device)
         try:

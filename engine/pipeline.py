@@ -62,15 +62,19 @@ class Prediction:
         height, width = self.lightness.shape
         dtype = np.uint16 if self.bit_depth == 16 else np.uint8
         out = np.empty((height, width, 3), dtype)
-        # Horizontal pass once at render height (small); the vertical pass happens per strip.
-        ab_rows = cv2.resize(self.ab * np.float32(strength), (width, self.ab.shape[0]),
-                             interpolation=cv2.INTER_LINEAR)
+        # Separable resize: the vertical pass once over the narrow render-width array (a few MB even for a
+        # 40 MP scan), the horizontal pass per strip; with an unchanged row count the strip resize maps
+        # rows one to one, so strips join without seams and the result equals one big cv2.resize.
+        ab_width = self.ab.shape[1]
+        ab_tall = cv2.resize(self.ab * np.float32(strength), (ab_width, height),
+                             interpolation=_interpolation(self.ab.shape[0], height))
+        horizontal = _interpolation(ab_width, width)
         rows = max(1, STRIP_PIXELS // max(width, 1))
         for y0 in range(0, height, rows):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             y1 = min(height, y0 + rows)
-            ab = _upsample_rows(ab_rows, height, y0, y1)
+            ab = cv2.resize(ab_tall[y0:y1], (width, y1 - y0), interpolation=horizontal)
             lab = cv2.merge([self.lightness[y0:y1], ab])
             rgb = colour.lab_to_rgb(lab)
             _fit_into_gamut(rgb, lab)
@@ -167,25 +171,9 @@ def _luminance_to_lightness(y: np.ndarray, out: np.ndarray) -> None:
     np.maximum(out, linear, out=out)
 
 
-def _upsample_rows(ab_rows: np.ndarray, height: int, y0: int, y1: int) -> np.ndarray:
-    """Rows y0..y1 of a bilinear vertical resize of ``ab_rows`` to ``height`` rows (same maths as cv2.resize).
-
-    Done row by row with cv2.addWeighted, because cv2.resize of a row block would realign pixel centres
-    to the block and show seams between strips.
-    """
-    src_height = ab_rows.shape[0]
-    out = np.empty((y1 - y0, *ab_rows.shape[1:]), np.float32)
-    ratio = src_height / height
-    for y in range(y0, y1):
-        src = (y + 0.5) * ratio - 0.5
-        i0 = min(max(int(math.floor(src)), 0), src_height - 1)
-        i1 = min(i0 + 1, src_height - 1)
-        frac = min(max(src - i0, 0.0), 1.0)
-        if frac == 0.0 or i0 == i1:
-            out[y - y0] = ab_rows[i0]
-        else:
-            cv2.addWeighted(ab_rows[i0], 1.0 - frac, ab_rows[i1], frac, 0.0, dst=out[y - y0])
-    return out
+def _interpolation(src: int, dst: int) -> int:
+    """Bilinear when enlarging, area averaging when shrinking (no aliasing in the colours of small photos)."""
+    return cv2.INTER_AREA if dst < src else cv2.INTER_LINEAR
 
 
 def _fit_into_gamut(rgb: np.ndarray, lab: np.ndarray) -> None:

@@ -250,3 +250,20 @@ def test_cancel_during_render_stops_between_strips(generator: Generator, monkeyp
     with pytest.raises(Cancelled):
         prediction.render(1.0, cancel=token)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("height,width,interpolation", [(240, 320, cv2.INTER_AREA), (600, 800, cv2.INTER_LINEAR)])
+def test_strips_join_without_seams(height: int, width: int, interpolation: int, generator: Generator,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = type("P", (), {"pixels": make_scene(height, width, seed=4), "alpha": None})()
+    prediction = colorize(photo, generator)
+    whole = prediction.render(1.7)  # fits one strip
+    monkeypatch.setattr(pipeline, "STRIP_PIXELS", width * 7)  # 7 rows per strip, boundaries everywhere
+    np.testing.assert_array_equal(prediction.render(1.7), whole)
+    # ... and equals one full-frame resize of the colours (area averaging when the 512 px render shrinks).
+    ab = cv2.resize(prediction.ab * np.float32(1.7), prediction.size, interpolation=interpolation)
+    lab = np.dstack([prediction.lightness, ab])
+    reference = colour.to_uint8(colour.lab_to_rgb(lab))
+    in_gamut = cv2.inRange(colour.lab_to_rgb(lab), (1e-3,) * 3, (1 - 1e-3,) * 3) > 0
+    assert in_gamut.mean() > 0.5
+    assert np.abs(whole[in_gamut].astype(int) - reference[in_gamut].astype(int)).max() <= 1
