@@ -121,21 +121,24 @@ def bench_strength(app: QApplication, scratch: Path, model: Path, photo: Path) -
     wait_until(app, lambda: not controller.has_unfinished_work(), 600)
     window.select_row(0)
     wait_until(app, lambda: window.compare.after is not None, 60)
-    totals, renders = [], []
+    totals, finals = [], []
     for value in [30, 60, 90, 120, 150, 180, 200, 170, 140, 110, 80, 50, 20, 0, 100] * 2:
         started = time.perf_counter()
         window.strength.setValue(value)
-        wait_until(app, lambda v=value: window.shown_strength == v / 100, 30)  # rendered off the GUI thread
+        # Rendered off the GUI thread: first a quick stage, then the full preview.
+        wait_until(app, lambda v=value: window.shown_strength == v / 100, 30)
         window.compare.repaint()
         totals.append((time.perf_counter() - started) * 1000)
-        renders.append(window.last_render_ms)
+        wait_until(app, lambda: window.shown_final, 30)
+        window.compare.repaint()
+        finals.append((time.perf_counter() - started) * 1000)
     preview = window.compare.after.size()
     window.close()
     return {
         "preview": f"{preview.width()}x{preview.height()}",
         "median_ms": statistics.median(totals),
         "max_ms": max(totals),
-        "render_median_ms": statistics.median(renders),
+        "final_median_ms": statistics.median(finals),
     }
 
 
@@ -189,10 +192,10 @@ def main() -> int:
         (f"batch of {stall['photos']} photos ({args.side}px), wall time", f"{stall['batch_s']:.1f} s", ""),
         ("event-loop stall during batch: worst 10 ms timer lateness", f"{stall['worst_ms']:.1f} ms", "< 100"),
         ("event-loop stall during batch: 99th percentile", f"{stall['p99_ms']:.1f} ms", ""),
-        (f"strength -> repaint, 12 MP photo (preview {strength['preview']}): median",
+        ("strength -> repaint, 12 MP photo, quick stage: median",
          f"{strength['median_ms']:.1f} ms", "<= 50"),
-        ("strength -> repaint, 12 MP photo: worst", f"{strength['max_ms']:.1f} ms", "<= 50"),
-        ("  of which render off the GUI thread (median)", f"{strength['render_median_ms']:.1f} ms", ""),
+        ("strength -> repaint, 12 MP photo, quick stage: worst", f"{strength['max_ms']:.1f} ms", "<= 50"),
+        ("  full 1600 px preview on screen (median)", f"{strength['final_median_ms']:.1f} ms", ""),
         (f"time to first window (median of {len(startup)})", f"{statistics.median(startup):.2f} s", ""),
     ]
     for measure, value, target in rows:

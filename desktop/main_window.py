@@ -39,7 +39,7 @@ from desktop.batch import THUMBNAIL_PX, BatchController, format_eta
 from desktop.compare_view import CompareView
 from desktop.export_dialog import ExportDialog
 from desktop.images import to_qimage
-from desktop.live_render import LiveRenderer
+from desktop.live_render import LiveRenderer, render_stages
 from desktop.queue_model import QueueModel, State
 from desktop.queue_store import QueueStore, default_data_dir
 from desktop.settings import DEVICES, AppSettings
@@ -79,8 +79,11 @@ class MainWindow(QMainWindow):
         self.renderer = LiveRenderer(self)
         #: Strength of the colour image on screen (None while none is): tests and the benchmark wait on it.
         self.shown_strength: float | None = None
-        #: Milliseconds from the last strength change (or preview) to its colour image being ready.
+        self.shown_final = False  # the full-size preview (not the quick first stage) is on screen
+        #: Milliseconds from the last strength change to its first (quick) and its final colour image.
         self.last_render_ms: float = 0.0
+        self.last_final_render_ms: float = 0.0
+        self._stages: tuple | None = None
         self.first_shown_at: float | None = None
 
         self._build_widgets()
@@ -391,14 +394,20 @@ class MainWindow(QMainWindow):
         shown = self._shown
         if shown is None or shown.prediction is None or self.selected_id is None:
             return
-        self.renderer.request(self.selected_id, shown.prediction, self.strength.value() / 100.0)
+        if self._stages is None:
+            self._stages = render_stages(shown.prediction)
+        self.renderer.request(self.selected_id, self._stages, self.strength.value() / 100.0)
 
-    def _on_rendered(self, item_id: str, strength: float, image: QImage, milliseconds: float) -> None:
+    def _on_rendered(self, item_id: str, strength: float, image: QImage, milliseconds: float, final: bool) -> None:
         if item_id != self.selected_id or self._shown is None:
             return
         self.compare.set_after(image)
         self.shown_strength = strength
-        self.last_render_ms = milliseconds
+        self.shown_final = final
+        if final:
+            self.last_final_render_ms = milliseconds
+        else:
+            self.last_render_ms = milliseconds
 
     def _on_selection_changed(self, *_args) -> None:
         ids = self.selected_ids()
@@ -408,6 +417,7 @@ class MainWindow(QMainWindow):
             return
         self.selected_id = new_id
         self._shown = None
+        self._stages = None
         self.shown_strength = None
         self.renderer.cancel()
         if new_id is None:
@@ -435,6 +445,7 @@ class MainWindow(QMainWindow):
             self.compare.set_message(f"{item.name if item else ''}\n\n{reason}")
             return
         self._shown = preview
+        self._stages = None
         self.shown_strength = None
         self.compare.set_images(to_qimage(preview.before), None, QSize(*preview.original_size))
         self._render_after()
