@@ -1,6 +1,7 @@
 """Render the app icon PNG and the main-window screenshot for the docs, offscreen.
 
-    python tools/render_screenshots.py            # icon + docs/screenshot-main.png
+    python tools/render_screenshots.py            # icon + docs/screenshot-main.png from resources/samples
+    python tools/render_screenshots.py --photos DIR --grey --photo NAME   # B&W copies of other photos
     python tools/render_screenshots.py --icon-only
 
 The screenshot colorizes real photos from resources/samples/ with the shipped model (resources/models/*.onnx)
@@ -59,12 +60,22 @@ def pick_model(scratch: Path) -> tuple[Path, str]:
     return build_standin_model(scratch / "standin.onnx"), "TEST STAND-IN model (random weights, not the real one)"
 
 
-def pick_photos() -> list[Path]:
-    samples = ROOT / "resources" / "samples"
-    photos = sorted(p for p in samples.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+def pick_photos(folder: Path, scratch: Path, grey: bool, limit: int = 6) -> list[Path]:
+    """Up to ``limit`` photos from ``folder``; with ``grey``, black-and-white copies of them (the use case)."""
+    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)[:limit]
     if not photos:
-        raise SystemExit(f"no sample photos in {samples}")
-    return photos[:6]
+        raise SystemExit(f"no photos in {folder}: pass --photos DIR")
+    if not grey:
+        return photos
+    from PIL import Image, ImageOps
+
+    copies = []
+    for photo in photos:
+        with Image.open(photo) as im:
+            copy = scratch / f"{photo.stem.split('--')[-1]}.jpg"
+            ImageOps.exif_transpose(im).convert("L").save(copy, quality=92)
+            copies.append(copy)
+    return copies
 
 
 def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
@@ -77,7 +88,7 @@ def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
     return False
 
 
-def render_screenshot(app: QApplication, featured: str | None) -> Path:
+def render_screenshot(app: QApplication, featured: str | None, folder: Path, grey: bool) -> Path:
     from desktop.main_window import MainWindow
     from desktop.queue_model import State
     from desktop.queue_store import QueueStore
@@ -91,7 +102,7 @@ def render_screenshot(app: QApplication, featured: str | None) -> Path:
         window = MainWindow(settings, QueueStore(scratch / "data"), model_path, threads=2)
         window.resize(1360, 820)
         window.show()
-        photos = pick_photos()
+        photos = pick_photos(folder, scratch, grey)
         window.add_paths(photos)
         controller = window.controller
         wait_until(app, lambda: controller.model_info is not None, 60)
@@ -116,14 +127,16 @@ def render_screenshot(app: QApplication, featured: str | None) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--icon-only", action="store_true")
-    parser.add_argument("--photo", help="file name of the sample photo to feature")
+    parser.add_argument("--photo", help="file name of the photo to feature")
+    parser.add_argument("--photos", type=Path, default=ROOT / "resources" / "samples", help="folder of photos")
+    parser.add_argument("--grey", action="store_true", help="colorize black-and-white copies of the photos")
     args = parser.parse_args()
     QCoreApplication.setOrganizationName("RechromaScreenshots")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     QGuiApplication.setApplicationDisplayName("Rechroma")
     print(f"wrote {render_icon()}")
     if not args.icon_only:
-        print(f"wrote {render_screenshot(app, args.photo)}")
+        print(f"wrote {render_screenshot(app, args.photo, args.photos, args.grey)}")
     return 0
 
 
