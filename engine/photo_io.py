@@ -61,6 +61,7 @@ DEFAULT_MAX_PIXELS = 200_000_000
 # limit; Pillow's global one would otherwise warn or raise on its own terms (at 89 MP) from inside open().
 Image.MAX_IMAGE_PIXELS = None
 
+_PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC: the last 8 bytes of a complete PNG
 _GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 
@@ -87,19 +88,7 @@ class Photo:
 def read_photo(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """Decode one photo file; raises PhotoError with a clear reason if it cannot be used."""
     path = Path(path)
-    try:
-        with _open(path, max_pixels) as im:
-            fmt = _FORMATS[im.format]
-            decoded = _decode_opencv(path, im) if _opencv_decodes(im) else _decode_pillow(im)
-        if decoded is None:
-            # OpenCV could not decode it: Pillow, on a freshly opened file (a failed load must not be
-            # reused), either decodes it after all or raises the precise reason.
-            with _open(path, max_pixels) as im:
-                decoded = _decode_pillow(im)
-    except PhotoError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the boundary where any decoder failure becomes a clear reason
-        raise _decode_error(e, path) from e
+    fmt, decoded = _decode(path, max_pixels)
     pixels = apply_orientation(decoded.pixels, decoded.orientation)
     alpha = None if decoded.alpha is None else apply_orientation(decoded.alpha, decoded.orientation)
     return Photo(pixels=pixels, alpha=alpha, exif=decoded.exif, format=fmt, path=path)
@@ -109,27 +98,17 @@ def read_preview(path: str | os.PathLike, max_side: int, *, max_pixels: int = DE
     """A quick upright uint8 RGB thumbnail whose long side is at most ``max_side`` (alpha dropped).
 
     JPEGs are decoded at 1/2, 1/4 or 1/8 scale by libjpeg (Pillow's draft mode), which is what makes a
-    folder of 24 MP photos browsable.
+    folder of 24 MP photos browsable; other formats are decoded whole, then shrunk.
     """
     path = Path(path)
-    try:
-        with _open(path, max_pixels) as im:
-            if im.format in ("JPEG", "MPO"):
-                im.draft(None, (max_side, max_side))
-            im.load()  # before read_exif, see read_photo
-            orientation, _ = read_exif(im)
-            pixels, _ = _pillow_arrays(im)
-    except PhotoError:
-        raise
-    except Exception as e:  # noqa: BLE001 - see read_photo
-        raise _decode_error(e, path) from e
-    pixels = to_uint8(pixels)
+    _, decoded = _decode(path, max_pixels, draft=max_side)
+    pixels = to_uint8(decoded.pixels)
     height, width = pixels.shape[:2]
     scale = max_side / max(height, width)
     if scale < 1:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(apply_orientation(pixels, orientation))
+    return np.ascontiguousarray(apply_orientation(pixels, decoded.orientation))
 
 
 def write_photo(
@@ -222,6 +201,26 @@ def _mp(pixels: int) -> str:
     return f"{pixels / 1e6:.3g}"
 
 
+def _decode(path: Path, max_pixels: int, draft: int | None = None) -> tuple[str, _Decoded]:
+    """(Photo.format, decoded pixels) of one file, with every failure turned into a PhotoError."""
+    try:
+        with _open(path, max_pixels) as im:
+            fmt = _FORMATS[im.format]
+            if draft and im.format in ("JPEG", "MPO"):
+                im.draft(None, (draft, draft))
+            decoded = _decode_opencv(path, im) if _opencv_decodes(im) else _decode_pillow(im)
+        if decoded is None:
+            # OpenCV could not decode it: Pillow, on a freshly opened file (a failed load must not be
+            # reused), either decodes it after all or raises the precise reason.
+            with _open(path, max_pixels) as im:
+                decoded = _decode_pillow(im)
+    except PhotoError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the boundary where any decoder failure becomes a clear reason
+        raise _decode_error(e, path) from e
+    return fmt, decoded
+
+
 class _Decoded(NamedTuple):
     pixels: np.ndarray  # H×W×3 sRGB, not yet turned upright
     alpha: np.ndarray | None
@@ -256,7 +255,10 @@ def _decode_opencv(path: Path, im: Image.Image) -> _Decoded | None:
     orientation, exif = read_exif(im)
     profile = icc_profile(im.info.get("icc_profile"))
     # np.fromfile + imdecode rather than cv2.imread: imread cannot open non-ASCII paths on Windows.
-    arr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    data = np.fromfile(path, dtype=np.uint8)
+    if im.format == "PNG" and data[-8:].tobytes() != _PNG_END:
+        return None  # truncated: Pillow says so clearly, where libpng would also print to stderr
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype not in (np.uint8, np.uint16):
         return None
     alpha = None
