@@ -100,10 +100,14 @@ def output_exif(
     out[TAG_SOFTWARE] = SOFTWARE
     if description:
         out[TAG_IMAGE_DESCRIPTION] = description
-    if TAG_EXIF_IFD in out:
-        sub = out.get_ifd(TAG_EXIF_IFD)  # cached dict: edits here are what tobytes() writes
-        if TAG_PIXEL_X in sub or TAG_PIXEL_Y in sub:
-            sub[TAG_PIXEL_X], sub[TAG_PIXEL_Y] = size
+    try:
+        if TAG_EXIF_IFD in out:
+            sub = out.get_ifd(TAG_EXIF_IFD)  # cached dict: edits here are what tobytes() writes
+            if TAG_PIXEL_X in sub or TAG_PIXEL_Y in sub:
+                sub[TAG_PIXEL_X], sub[TAG_PIXEL_Y] = size
+        out.tobytes()  # a tag Pillow cannot write again must cost the metadata, not the photo
+    except Exception:  # noqa: BLE001 - see above
+        return output_exif(None, description, size)
     return out
 
 

@@ -283,3 +283,10 @@ def test_pixels_that_are_not_an_image_are_a_programming_error(tmp_path):
     with pytest.raises(ValueError, match="quality"):
         write_photo(tmp_path / "a.jpg", np.zeros((4, 4, 3), np.uint8), quality=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_with_the_output_name(tmp_path):
+    (tmp_path / "out.png").mkdir()
+    with pytest.raises(PhotoError, match="folder"):
+        write_photo(tmp_path / "out.png", photo_like(), overwrite=True)
+    assert leftovers(tmp_path) == [] and (tmp_path / "out.png").is_dir()

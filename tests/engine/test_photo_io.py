@@ -517,3 +517,45 @@ def test_returned_arrays_are_writable_and_contiguous(tmp_path, name):
     photo = read_photo(tmp_path / name)
     assert photo.pixels.flags.writeable and photo.pixels.flags.c_contiguous
     photo.pixels[0, 0] = 0  # the pipeline may work in place
+
+
+def test_animated_webp_gives_first_frame(tmp_path):
+    red = Image.new("RGB", (20, 10), (255, 0, 0))
+    blue = Image.new("RGB", (20, 10), (0, 0, 255))
+    red.save(tmp_path / "anim.webp", save_all=True, append_images=[blue], duration=100, lossless=True)
+    photo = read_photo(tmp_path / "anim.webp")
+    assert photo.format == "WEBP" and tuple(photo.pixels[5, 10]) == (255, 0, 0)
+
+
+def test_16bit_grey_tiff_stays_16bit(tmp_path):
+    grey = photo_like_16()[..., 0]
+    Image.fromarray(grey).save(tmp_path / "grey16.tif")
+    photo = read_photo(tmp_path / "grey16.tif")
+    assert photo.bit_depth == 16
+    np.testing.assert_array_equal(photo.pixels[..., 1], grey)
+
+
+@pytest.mark.parametrize("fmt", sorted(OUTPUT_FORMATS))
+def test_non_ascii_description_is_written(tmp_path, fmt):
+    text = "Colorisé par Rechroma — modèle « X » 写真"
+    out = write_photo(tmp_path / f"d.{fmt}", photo_like(), description=text)
+    with Image.open(out) as im:
+        assert im.getexif()[DESCRIPTION].startswith("Coloris")
+        if fmt == "png":
+            assert im.info["Description"] == text  # iTXt keeps every character
+
+
+def test_oversized_maker_note_is_dropped_for_jpeg_not_the_photo(tmp_path):
+    exif = camera_exif(1)
+    exif.get_ifd(EXIF_IFD)[0x927C] = b"\x01" * 70_000  # MakerNote: more than a JPEG APP1 can hold
+    out = write_photo(tmp_path / "big_exif.jpg", photo_like(), exif=exif.tobytes())
+    with Image.open(out) as im:
+        kept = im.getexif()
+        assert kept[MAKE] == "Voigtlander" and 0x927C not in kept.get_ifd(EXIF_IFD)
+        assert kept.get_ifd(EXIF_IFD)[DATE_TAKEN] == "1962:07:14 10:30:00"
+
+
+def test_unreadable_exif_from_caller_still_writes_provenance(tmp_path):
+    out = write_photo(tmp_path / "x.jpg", photo_like(), exif=b"Exif\x00\x00garbage that is no TIFF")
+    with Image.open(out) as im:
+        assert im.getexif()[SOFTWARE] == f"Rechroma {__version__}"
