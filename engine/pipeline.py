@@ -27,8 +27,10 @@ STRIP_PIXELS = 1 << 20
 MAX_STRENGTH = 2.0
 #: A channel this close to 0 or 1 after OpenCV's (saturating) Lab->RGB may have been clipped: check it.
 _GAMUT_EDGE = 1e-6
-#: Rounds of the chroma reduction; each leaves a fraction of the previous overshoot (see _fit_into_gamut).
-_GAMUT_ROUNDS = 8
+#: Grid of the sRGB boundary table (L* step, hue step in degrees) and the share of it used: bilinear
+#: interpolation of the boundary can overshoot it by a hair, which OpenCV would then clip.
+_TABLE_L_STEP, _TABLE_HUE_STEP = 1.0, 1.0
+_GAMUT_MARGIN = 0.995
 #: CIE 1931 Y from linear sRGB (D65), the row OpenCV's own Lab conversion uses.
 _SRGB_TO_Y = np.array([[0.212671, 0.715160, 0.072169]], dtype=np.float32)
 _LAB_EPSILON = 216.0 / 24389.0  # CIE: below this Y the L* curve is linear
@@ -99,6 +101,7 @@ def colorize(photo: Photo, generator: Generator, *, render_size: int | None = No
     lightness = lightness_of(photo.pixels, cancel)
     ab = predict_ab(lightness, generator, render_size=render_size, cancel=cancel)
     bit_depth = 16 if photo.pixels.dtype == np.uint16 else 8
+    _max_chroma_table()  # built once per process here, so the first render on a slider is not the slow one
     return Prediction(lightness=lightness, ab=ab, alpha=photo.alpha, bit_depth=bit_depth)
 
 
@@ -177,38 +180,58 @@ def _interpolation(src: int, dst: int) -> int:
 
 
 def _fit_into_gamut(rgb: np.ndarray, lab: np.ndarray) -> None:
-    """Bring out-of-sRGB pixels in by scaling their chroma down with L* kept; in place, only where needed.
+    """Bring out-of-sRGB pixels in by scaling their chroma down with L* and hue kept; in place, only where
+    needed.
 
-    OpenCV's Lab->RGB saturates, so a pixel at 0 or 1 in any channel is a candidate; for those only, the
-    exact (unclipped) linear RGB is computed here and the chroma shrunk towards the pixel's own grey until
-    it fits. Each round steps along the straight line to grey as far as the RGB cube allows; the true path
-    is only slightly curved, so a few rounds on the ever fewer pixels still outside converge.
+    OpenCV's Lab->RGB saturates, so only pixels at 0 or 1 in some channel can be out of gamut; for those,
+    the largest in-gamut chroma at their L* and hue is read from a precomputed table of the sRGB boundary
+    (bilinear in L* and hue) and their a*b* are scaled down to it: one pass, however many pixels are out.
     """
     low, high = _GAMUT_EDGE, 1.0 - _GAMUT_EDGE
     inside = cv2.inRange(rgb, (low, low, low), (high, high, high))
     if cv2.countNonZero(inside) == inside.size:
         return
     index = np.flatnonzero(inside.reshape(-1) == 0)
-    flat_rgb = rgb.reshape(-1, 3)
     lab_out = lab.reshape(-1, 3)[index]
-    grey = _inverse_lab_f((lab_out[:, 0] + 16.0) / 116.0)  # linear value of the same-L* grey
-    chroma = np.ones(len(index), np.float32)
-    active = np.arange(len(index))
-    for _ in range(_GAMUT_ROUNDS):
-        g = grey[active, None]
-        direction = _linear_rgb(lab_out[active], chroma[active]) - g
-        with np.errstate(divide="ignore", invalid="ignore"):
-            to_top = np.where(direction > 0, (1.0 - g) / direction, np.inf)
-            to_bottom = np.where(direction < 0, -g / direction, np.inf)
-        step = np.minimum(np.minimum(to_top, to_bottom).min(axis=1), 1.0)
-        moving = step < 1.0 - 1e-6
-        active = active[moving]
-        if not len(active):
-            break
-        chroma[active] *= step[moving].astype(np.float32)
-    fitted = lab_out.copy()
-    fitted[:, 1:] *= chroma[:, None]
-    flat_rgb[index] = colour.lab_to_rgb(fitted[:, None, :])[:, 0, :]
+    chroma = np.hypot(lab_out[:, 1], lab_out[:, 2])
+    hue = np.degrees(np.arctan2(lab_out[:, 2], lab_out[:, 1])) % 360.0
+    limit = _lookup_bilinear(_max_chroma_table(), lab_out[:, 0] / _TABLE_L_STEP, hue / _TABLE_HUE_STEP)
+    scale = np.minimum(1.0, limit * _GAMUT_MARGIN / np.maximum(chroma, 1e-6))
+    lab_out[:, 1:] *= scale[:, None].astype(np.float32)
+    rgb.reshape(-1, 3)[index] = colour.lab_to_rgb(lab_out[:, None, :])[:, 0, :]
+
+
+def _lookup_bilinear(table: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    rows = np.clip(rows, 0, table.shape[0] - 1)
+    cols = np.clip(cols, 0, table.shape[1] - 1)
+    r0 = np.minimum(rows.astype(np.intp), table.shape[0] - 2)
+    c0 = np.minimum(cols.astype(np.intp), table.shape[1] - 2)
+    fr, fc = rows - r0, cols - c0
+    top = table[r0, c0] * (1 - fc) + table[r0, c0 + 1] * fc
+    bottom = table[r0 + 1, c0] * (1 - fc) + table[r0 + 1, c0 + 1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+@lru_cache(maxsize=1)
+def _max_chroma_table() -> np.ndarray:
+    """Largest chroma inside sRGB for L* in [0, 100] x hue in [0, 360] degrees (both ends included).
+
+    Found by bisection on the exact, unclipped Lab -> linear sRGB maths for every grid point at once
+    (about 50 ms, once per process).
+    """
+    lightness = np.arange(0.0, 100.0 + _TABLE_L_STEP / 2, _TABLE_L_STEP)
+    hue = np.radians(np.arange(0.0, 360.0 + _TABLE_HUE_STEP / 2, _TABLE_HUE_STEP))
+    grid_l, grid_h = np.meshgrid(lightness, hue, indexing="ij")
+    directions = np.stack([grid_l.ravel(), np.cos(grid_h).ravel(), np.sin(grid_h).ravel()], axis=1)
+    low = np.zeros(len(directions))
+    high = np.full(len(directions), 200.0)
+    for _ in range(20):
+        mid = (low + high) / 2
+        linear = _linear_rgb(directions, mid)
+        fits = ((linear >= 0.0) & (linear <= 1.0)).all(axis=1)
+        low = np.where(fits, mid, low)
+        high = np.where(fits, high, mid)
+    return low.reshape(grid_l.shape).astype(np.float32)
 
 
 def _inverse_lab_f(f: np.ndarray) -> np.ndarray:

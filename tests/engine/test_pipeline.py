@@ -267,3 +267,24 @@ def test_strips_join_without_seams(height: int, width: int, interpolation: int, 
     in_gamut = cv2.inRange(colour.lab_to_rgb(lab), (1e-3,) * 3, (1 - 1e-3,) * 3) > 0
     assert in_gamut.mean() > 0.5
     assert np.abs(whole[in_gamut].astype(int) - reference[in_gamut].astype(int)).max() <= 1
+
+
+def test_gamut_fit_lands_on_the_srgb_boundary() -> None:
+    """Random Lab colours, many far outside sRGB: fitted ones are inside, and 3% more chroma would not be."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    lightness = rng.uniform(1, 99, n).astype(np.float32)
+    hue, chroma = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 160, n)
+    lab = np.stack([lightness, chroma * np.cos(hue), chroma * np.sin(hue)], 1).astype(np.float32)[None]
+    rgb = colour.lab_to_rgb(lab)
+    pipeline._fit_into_gamut(rgb, lab)
+    fitted = colour.rgb_to_lab(rgb)[0]
+    fitted_chroma = np.hypot(fitted[:, 1], fitted[:, 2])
+    reduced = fitted_chroma < chroma - 1.0
+    assert 0.3 < reduced.mean() < 0.95  # the sample really exercises the fit
+    # Inside: OpenCV did not have to clip, so L* came through (measured exactly, from 16-bit values).
+    np.testing.assert_allclose(lightness_of((rgb * 65535 + 0.5).astype(np.uint16))[0], lightness, atol=0.15)
+    # On the boundary: 3% more chroma at the same L* and hue would leave sRGB.
+    unit = np.stack([lightness, np.cos(hue), np.sin(hue)], 1)
+    beyond = pipeline._linear_rgb(unit[reduced], fitted_chroma[reduced] * 1.03 + 0.3)
+    assert (((beyond < 0) | (beyond > 1)).any(axis=1)).mean() > 0.99
