@@ -180,6 +180,7 @@ class BatchController(QObject):
         if self._current is not None and self._current.item_id in ids:
             self._current.cancel.cancel()
         self._priority = deque(i for i in self._priority if i not in ids)
+        self._exports = deque(job for job in self._exports if job.item_id not in ids)
         for item in self.model.remove(list(ids)):
             self._previews.pop(item.id, None)
             if self._current is None or self._current.item_id != item.id:
@@ -354,6 +355,8 @@ class BatchController(QObject):
 
     def _finish(self, item_id: str, state: str) -> None:
         self._current = None
+        if self.model.item(item_id) is None:  # removed while it ran: drop whatever it had cached
+            (self.store.predictions_dir / f"{item_id}.npy").unlink(missing_ok=True)
         self.itemFinished.emit(item_id, state)
         self._emit_progress()
         if not self._exports and (self._export_tally[0] or self._export_tally[1]):
@@ -366,13 +369,12 @@ class BatchController(QObject):
         if self.closing:
             return
         item = self.model.item(result.item_id)
-        if item is None:  # removed while it ran
-            result.ab_file.unlink(missing_ok=True)
-        else:
+        if item is not None:
             item.state, item.error, item.output = State.DONE, "", None
             item.ab_file = result.ab_file
             item.width, item.height = result.size
             item.source_stamp = result.source_stamp
+            item._file_bytes = result.source_stamp[1]
             item.seconds = result.seconds
             self.model.update(item)
             self._durations.append(result.seconds)

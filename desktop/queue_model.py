@@ -48,16 +48,20 @@ class QueueItem:
     output: Path | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     thumbnail: QImage | None = field(default=None, repr=False)
+    _file_bytes: int | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.path.name
 
     def file_size(self) -> int | None:
-        try:
-            return self.path.stat().st_size
-        except OSError:
-            return None
+        """Bytes on disk, read once (the view asks on every repaint)."""
+        if self._file_bytes is None:
+            try:
+                self._file_bytes = self.path.stat().st_size
+            except OSError:
+                return None
+        return self._file_bytes
 
     def to_dict(self) -> dict[str, Any]:
         return {

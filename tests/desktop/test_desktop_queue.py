@@ -237,3 +237,23 @@ def test_missing_or_incompatible_model_shows_a_dialog_and_the_app_stays_usable(
     qtbot.waitUntil(lambda: window.controller.model_info is not None, timeout=TIMEOUT_MS)
     assert window.device_label.text() == "using CPU"
     assert window.settings.model_path == str(standin_model)
+
+
+def test_removing_the_photo_in_progress_cancels_it_and_the_batch_goes_on(qtbot, make_window, spy_model,
+                                                                         photo_dir: Path, tmp_path: Path) -> None:
+    window = make_window()
+    controller = window.controller
+    spy = spy_model(window)
+    window.add_paths([photo_dir / "colour.jpg", photo_dir / "grey.jpg", photo_dir / "sepia.jpg"])
+    spy.hold()
+    controller.start()
+    qtbot.waitUntil(spy.entered.is_set, timeout=TIMEOUT_MS)
+    working = controller.current_item_id
+    window.select_row(controller.model.row_of(working))
+    spy.release()
+    with qtbot.waitSignal(controller.batchFinished, timeout=TIMEOUT_MS):
+        window.actions.remove.trigger()
+    assert controller.model.item(working) is None
+    assert [item.state for item in controller.model.items()] == [State.DONE, State.DONE]
+    cached = sorted(p.stem for p in (tmp_path / "appdata" / "predictions").glob("*.npy"))
+    assert cached == sorted(item.id for item in controller.model.items())
