@@ -357,6 +357,7 @@ class BatchController(QObject):
         self._current = None
         if self.model.item(item_id) is None:  # removed while it ran: drop whatever it had cached
             (self.store.predictions_dir / f"{item_id}.npy").unlink(missing_ok=True)
+        self.save_now()  # a finished photo is on disk before anything else happens (a crash keeps it)
         self.itemFinished.emit(item_id, state)
         self._emit_progress()
         if not self._exports and (self._export_tally[0] or self._export_tally[1]):
