@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QStyle, QWidget
 
 Std = QKeySequence.StandardKey
 
@@ -54,7 +54,32 @@ def _action(parent: QWidget, text: str, shortcut=None, tip: str = "", checkable:
     return action
 
 
+_ICONS = {
+    "open_files": "SP_DialogOpenButton",
+    "open_folder": "SP_DirOpenIcon",
+    "export_selected": "SP_DialogSaveButton",
+    "export_all": "SP_DriveHDIcon",
+    "start": "SP_MediaPlay",
+    "pause": "SP_MediaPause",
+    "resume": "SP_MediaSeekForward",
+    "cancel_current": "SP_MediaStop",
+    "cancel_all": "SP_BrowserStop",
+    "retry_failed": "SP_BrowserReload",
+    "remove": "SP_TrashIcon",
+    "rerun": "SP_BrowserReload",
+    "about": "SP_MessageBoxInformation",
+}
+
+
 def create_actions(parent: QWidget) -> Actions:
+    actions = _create(parent)
+    style = parent.style()
+    for name, pixmap in _ICONS.items():  # the platform style's own icons: no image files to ship
+        getattr(actions, name).setIcon(style.standardIcon(getattr(QStyle.StandardPixmap, pixmap)))
+    return actions
+
+
+def _create(parent: QWidget) -> Actions:
     return Actions(
         open_files=_action(parent, "&Open photos…", Std.Open, "Add photos to the queue"),
         open_folder=_action(parent, "Open &folder…", "Ctrl+Shift+O", "Add a folder (and its subfolders)"),

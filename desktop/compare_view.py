@@ -162,8 +162,9 @@ class CompareView(QWidget):
         painter.setBrush(QColor(255, 255, 255, 230))
         painter.setPen(QPen(QColor(0, 0, 0, 90), 1))
         painter.drawRoundedRect(handle, 5, 5)
-        self._label(painter, full.topLeft() + QPointF(10, 10), "Original")
-        self._label(painter, full.topRight() + QPointF(-10, 10), "Colour", right=True)
+        shown = self._image_rect(full).intersected(full)
+        self._label(painter, shown.topLeft() + QPointF(10, 10), "Original")
+        self._label(painter, shown.topRight() + QPointF(-10, 10), "Colour", right=True)
 
     def _paint_in(
         self, painter: QPainter, clip: QRectF, image: QImage, label: str, viewport: QRectF | None = None
@@ -173,7 +174,8 @@ class CompareView(QWidget):
         painter.drawImage(self._image_rect(viewport or clip), image)
         painter.restore()
         if label:
-            self._label(painter, clip.topLeft() + QPointF(10, 10), label)
+            shown = self._image_rect(viewport or clip).intersected(clip)
+            self._label(painter, shown.topLeft() + QPointF(10, 10), label)
 
     def _label(self, painter: QPainter, at: QPointF, text: str, right: bool = False) -> None:
         font = QFont(self.font())

@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.render_size.setToolTip("Long side at which the model runs: larger is slower, sometimes finer")
         rerun = QToolButton()
         rerun.setDefaultAction(self.actions.rerun)
+        rerun.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
         self.device = QComboBox()
         self.device.setObjectName("deviceCombo")
@@ -244,7 +245,8 @@ class MainWindow(QMainWindow):
                 submenu.addSeparator() if entry is None else submenu.addAction(entry)
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setIconSize(QSize(16, 16))
         for entry in (
             a.open_files,
             a.open_folder,
