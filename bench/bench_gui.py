@@ -183,8 +183,10 @@ def main() -> int:
         strength = bench_strength(app, scratch, model, big)
         startup = bench_startup(scratch, model, args.startup_runs)
 
-    print(f"model: {model_note}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
-          f"cpus={len(os.sched_getaffinity(0))}")
+    print(
+        f"model: {model_note}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+        f"cpus={len(os.sched_getaffinity(0))}"
+    )
     print()
     print(f"| {'measure':<62} | {'value':>14} | {'target':>8} |")
     print(f"|{'-' * 64}|{'-' * 16}|{'-' * 10}|")
@@ -192,8 +194,7 @@ def main() -> int:
         (f"batch of {stall['photos']} photos ({args.side}px), wall time", f"{stall['batch_s']:.1f} s", ""),
         ("event-loop stall during batch: worst 10 ms timer lateness", f"{stall['worst_ms']:.1f} ms", "< 100"),
         ("event-loop stall during batch: 99th percentile", f"{stall['p99_ms']:.1f} ms", ""),
-        ("strength -> repaint, 12 MP photo, quick stage: median",
-         f"{strength['median_ms']:.1f} ms", "<= 50"),
+        ("strength -> repaint, 12 MP photo, quick stage: median", f"{strength['median_ms']:.1f} ms", "<= 50"),
         ("strength -> repaint, 12 MP photo, quick stage: worst", f"{strength['max_ms']:.1f} ms", "<= 50"),
         ("  full 1600 px preview on screen (median)", f"{strength['final_median_ms']:.1f} ms", ""),
         (f"time to first window (median of {len(startup)})", f"{statistics.median(startup):.2f} s", ""),

@@ -37,12 +37,18 @@ def test_dialog_builds_options_validates_and_remembers(qtbot, tmp_path: Path) ->
     dialog.keep_metadata.setChecked(False)
     options = dialog.options()
     assert (options.out_dir, options.fmt, options.pattern, options.keep_metadata) == (
-        tmp_path / "out", "png", "{stem}-colour", False
+        tmp_path / "out",
+        "png",
+        "{stem}-colour",
+        False,
     )
     dialog.remember()
     settings.sync()
 
     again = AppSettings(QSettings(ini, QSettings.Format.IniFormat))
     assert (again.last_output_dir, again.output_format, again.naming_pattern, again.keep_metadata) == (
-        str(tmp_path / "out"), "png", "{stem}-colour", False
+        str(tmp_path / "out"),
+        "png",
+        "{stem}-colour",
+        False,
     )

@@ -11,8 +11,9 @@ from desktop.queue_store import QueueStore
 TIMEOUT_MS = 30_000
 
 
-def test_settings_and_finished_queue_survive_a_new_window(qtbot, make_window, run_batch, spy_model,
-                                                          photo_dir: Path, tmp_path: Path) -> None:
+def test_settings_and_finished_queue_survive_a_new_window(
+    qtbot, make_window, run_batch, spy_model, photo_dir: Path, tmp_path: Path
+) -> None:
     first = make_window()
     first.strength.setValue(150)
     first.render_size.setValue(256)

@@ -44,8 +44,9 @@ def test_add_files_folder_and_drop(qtbot, make_window, photo_dir: Path, tmp_path
     Image.new("RGB", (40, 30), (90, 90, 90)).save(dropped)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(dropped)), QUrl.fromLocalFile(str(photo_dir / "grey.png"))])
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
     assert "dropped.jpg" in states(window) and len(states(window)) == 8
 
@@ -56,8 +57,9 @@ def test_add_files_folder_and_drop(qtbot, make_window, photo_dir: Path, tmp_path
     assert max(colour.thumbnail.width(), colour.thumbnail.height()) <= 56
 
 
-def test_batch_colorizes_every_photo_and_exports_full_size(qtbot, make_window, run_batch, photo_dir: Path,
-                                                           tmp_path: Path) -> None:
+def test_batch_colorizes_every_photo_and_exports_full_size(
+    qtbot, make_window, run_batch, photo_dir: Path, tmp_path: Path
+) -> None:
     window = make_window()
     originals = {p.name: digest(p) for p in photo_dir.iterdir()}
     window.add_paths([photo_dir])
@@ -78,8 +80,14 @@ def test_batch_colorizes_every_photo_and_exports_full_size(qtbot, make_window, r
     outputs = [item.output for item in window.controller.model.items()]
     assert len(set(outputs)) == 6 and all(p.parent == out_dir and p.suffix == ".png" for p in outputs)
     assert sorted(p.name for p in outputs) == sorted(  # grey.jpg and grey.png: the second gets a free name
-        ["alpha_color.png", "colour_color.png", "deep_color.png", "grey_color.png", "grey_color-2.png",
-         "sepia_color.png"]
+        [
+            "alpha_color.png",
+            "colour_color.png",
+            "deep_color.png",
+            "grey_color.png",
+            "grey_color-2.png",
+            "sepia_color.png",
+        ]
     )
     for item in window.controller.model.items():
         with Image.open(item.path) as source, Image.open(item.output) as result:
@@ -102,8 +110,9 @@ def test_batch_colorizes_every_photo_and_exports_full_size(qtbot, make_window, r
     assert not [p for p in out_dir.iterdir() if p.name.startswith(".")], "temp files left behind"
 
 
-def test_corrupt_files_fail_with_a_reason_and_the_batch_goes_on(qtbot, make_window, run_batch, photo_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_corrupt_files_fail_with_a_reason_and_the_batch_goes_on(
+    qtbot, make_window, run_batch, photo_dir: Path, tmp_path: Path
+) -> None:
     window = make_window()
     (photo_dir / "broken.jpg").write_bytes(b"this is not a jpeg at all")
     good = (photo_dir / "colour.jpg").read_bytes()
@@ -169,8 +178,9 @@ def test_cancel_current_cancel_all_and_retry(qtbot, make_window, spy_model, phot
     assert set(states(window).values()) == {State.DONE}
 
 
-def test_pause_waits_after_the_current_photo_and_resume_continues(qtbot, make_window, spy_model,
-                                                                   photo_dir: Path) -> None:
+def test_pause_waits_after_the_current_photo_and_resume_continues(
+    qtbot, make_window, spy_model, photo_dir: Path
+) -> None:
     window = make_window()
     controller = window.controller
     spy = spy_model(window)
@@ -239,8 +249,9 @@ def test_missing_or_incompatible_model_shows_a_dialog_and_the_app_stays_usable(
     assert window.settings.model_path == str(standin_model)
 
 
-def test_removing_the_photo_in_progress_cancels_it_and_the_batch_goes_on(qtbot, make_window, spy_model,
-                                                                         photo_dir: Path, tmp_path: Path) -> None:
+def test_removing_the_photo_in_progress_cancels_it_and_the_batch_goes_on(
+    qtbot, make_window, spy_model, photo_dir: Path, tmp_path: Path
+) -> None:
     window = make_window()
     controller = window.controller
     spy = spy_model(window)

@@ -50,8 +50,10 @@ def test_strength_slider_rerenders_the_cached_preview_without_running_the_model(
 
     # Selecting another photo shows its own strength and its own colour, still without the model.
     window.select_row(1)
-    qtbot.waitUntil(lambda: window.compare.before is not None and window.compare.before.size() == QSize(160, 128),
-                    timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.compare.before is not None and window.compare.before.size() == QSize(160, 128),
+        timeout=TIMEOUT_MS,
+    )
     qtbot.waitUntil(lambda: window.shown_strength == 2.0, timeout=TIMEOUT_MS)
     assert window.strength.value() == 200
     assert spy.calls == 0
@@ -107,8 +109,16 @@ def test_compare_view_divider_drag_pan_and_wheel_zoom(qtbot) -> None:
     assert shot[150, 60, 0] < 200 and shot[150, 300, 0] > 240  # grey gradient | red-tinted colour
 
     # Wheel zooms around the cursor; dragging elsewhere pans both images together.
-    wheel = QWheelEvent(QPointF(200, 150), view.mapToGlobal(QPointF(200, 150)), QPoint(), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        QPointF(200, 150),
+        view.mapToGlobal(QPointF(200, 150)),
+        QPoint(),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     view.wheelEvent(wheel)
     assert abs(view.zoom() - 0.625) < 1e-6
     centre = QPointF(view._center)
