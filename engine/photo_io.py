@@ -24,7 +24,14 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 from engine.photo_io_errors import PhotoError, PhotoExistsError
 from engine.photo_io_icc import to_srgb
-from engine.photo_io_meta import apply_orientation, convert_to_srgb, icc_profile, lab_to_srgb, read_exif
+from engine.photo_io_meta import (
+    apply_orientation,
+    convert_to_srgb,
+    icc_profile,
+    lab_to_srgb,
+    png_exif_chunk,
+    read_exif,
+)
 from engine.photo_io_write import OUTPUT_FORMATS, atomic_write, encode, output_format, to_uint8
 
 __all__ = [
@@ -252,12 +259,16 @@ def _is_deep_colour(im: Image.Image) -> bool:
 
 def _decode_opencv(path: Path, im: Image.Image) -> _Decoded | None:
     """Decode with OpenCV (EXIF and ICC still from Pillow's header parse); None if OpenCV fails."""
-    orientation, exif = read_exif(im)
-    profile = icc_profile(im.info.get("icc_profile"))
     # np.fromfile + imdecode rather than cv2.imread: imread cannot open non-ASCII paths on Windows.
     data = np.fromfile(path, dtype=np.uint8)
-    if im.format == "PNG" and data[-8:].tobytes() != _PNG_END:
-        return None  # truncated: Pillow says so clearly, where libpng would also print to stderr
+    if im.format == "PNG":
+        if data[-8:].tobytes() != _PNG_END:
+            return None  # truncated: Pillow says so clearly, where libpng would also print to stderr
+        raw_exif = im.info.get("exif") or png_exif_chunk(data.data) or b""
+        orientation, exif = read_exif(im, raw_exif) if raw_exif else (1, None)
+    else:
+        orientation, exif = read_exif(im)
+    profile = icc_profile(im.info.get("icc_profile"))
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype not in (np.uint8, np.uint16):
         return None

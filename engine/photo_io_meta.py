@@ -51,13 +51,18 @@ DESCRIPTIVE_IFD0_TAGS = (
 EXIF_HEADER = b"Exif\x00\x00"
 
 
-def read_exif(im: Image.Image) -> tuple[int, bytes | None]:
+def read_exif(im: Image.Image, raw: bytes | None = None) -> tuple[int, bytes | None]:
     """(orientation 1..8, EXIF bytes with Orientation reset to 1 or None) of an opened image.
 
+    ``raw`` is EXIF the caller found itself (see png_exif_chunk); otherwise Pillow's getexif() is used.
     A damaged EXIF block must not make a readable photo unreadable, so any parse error means "no EXIF".
     """
     try:
-        exif = im.getexif()
+        if raw is not None:
+            exif = Image.Exif()
+            exif.load(raw)
+        else:
+            exif = im.getexif()
         orientation = _orientation(exif.get(TAG_ORIENTATION, 1))
         if im.format == "TIFF":
             exif = _descriptive_copy(exif)
@@ -152,6 +157,25 @@ def lab_to_srgb(im: Image.Image) -> Image.Image:
     """A CIELab TIFF (mode LAB) has no ICC profile but a defined colour space: convert it to sRGB."""
     lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
     return ImageCms.profileToProfile(im, lab, _srgb_profile(), outputMode="RGB")
+
+
+def png_exif_chunk(png: bytes | memoryview) -> bytes | None:
+    """The eXIf chunk's data of a whole PNG file, or None.
+
+    Pillow's getexif() would decode all the pixels to find an eXIf stored after them; walking the chunk
+    headers (a few thousand for a big file) takes milliseconds.
+    """
+    view = memoryview(png)
+    pos = 8
+    while pos + 8 <= len(view):
+        (length,) = struct.unpack(">I", view[pos : pos + 4])
+        kind = bytes(view[pos + 4 : pos + 8])
+        if kind == b"eXIf":
+            return bytes(view[pos + 8 : pos + 8 + length])
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return None
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

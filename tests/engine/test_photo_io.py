@@ -559,3 +559,17 @@ def test_unreadable_exif_from_caller_still_writes_provenance(tmp_path):
     out = write_photo(tmp_path / "x.jpg", photo_like(), exif=b"Exif\x00\x00garbage that is no TIFF")
     with Image.open(out) as im:
         assert im.getexif()[SOFTWARE] == f"Rechroma {__version__}"
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_png_exif_stored_after_the_pixels_is_found(tmp_path, deep):
+    pixels = photo_like_16(6, 10) if deep else photo_like(6, 10)
+    png = cv2.imencode(".png", pixels[..., ::-1])[1].tobytes()
+    exif = camera_exif(6).tobytes()[6:]  # eXIf holds the TIFF structure without the "Exif\0\0" prefix
+    chunk = struct.pack(">I", len(exif)) + b"eXIf" + exif + struct.pack(">I", zlib.crc32(b"eXIf" + exif))
+    (tmp_path / "late.png").write_bytes(png[:-12] + chunk + png[-12:])  # just before IEND
+    photo = read_photo(tmp_path / "late.png")
+    np.testing.assert_array_equal(photo.pixels, cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE))
+    kept = Image.Exif()
+    kept.load(photo.exif)
+    assert kept[MAKE] == "Voigtlander" and kept[ORIENTATION] == 1
