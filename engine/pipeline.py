@@ -10,7 +10,9 @@ a second.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,17 +21,16 @@ import numpy as np
 
 from engine import __version__, colour
 from engine.cancel import CancelToken
-from engine.model import Generator
+from engine.model import Generator, available_cpu_count
 from engine.photo_io import Photo, PhotoError, PhotoExistsError, read_photo, same_file, write_photo
 
 #: Pixels per strip: big enough for OpenCV's threads to pay off, small enough to keep temporaries ~50 MB.
 STRIP_PIXELS = 1 << 20
 MAX_STRENGTH = 2.0
-#: A channel this close to 0 or 1 after OpenCV's (saturating) Lab->RGB may have been clipped: check it.
-_GAMUT_EDGE = 1e-6
-#: Grid of the sRGB boundary table (L* step, hue step in degrees) and the share of it used: bilinear
-#: interpolation of the boundary can overshoot it by a hair, which OpenCV would then clip.
-_TABLE_L_STEP, _TABLE_HUE_STEP = 1.0, 1.0
+#: Predictions up to this size (previews) keep the strength-independent part of a render between renders.
+CACHED_RENDER_PIXELS = 4_000_000
+#: Share of the sRGB boundary chroma used: bilinear interpolation in the boundary table can overshoot the
+#: true boundary by a hair, which OpenCV's conversion would then clip.
 _GAMUT_MARGIN = 0.995
 #: CIE 1931 Y from linear sRGB (D65), the row OpenCV's own Lab conversion uses.
 _SRGB_TO_Y = np.array([[0.212671, 0.715160, 0.072169]], dtype=np.float32)
@@ -51,6 +52,8 @@ class Prediction:
     ab: np.ndarray  #: h x w x 2 float32 a*b* at render resolution (cached model output)
     alpha: np.ndarray | None = None  #: H x W, dtype of the source pixels
     bit_depth: int = 8
+    #: For small predictions (previews), the strength-independent part of a render, kept after the first.
+    _colour_cache: _ColourRows | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -58,30 +61,52 @@ class Prediction:
         return self.lightness.shape[1], self.lightness.shape[0]
 
     def render(self, strength: float = 1.0, cancel: CancelToken | None = None) -> np.ndarray:
-        """H x W x 3 RGB (uint8, or uint16 for 16-bit sources) with a*b* scaled by ``strength`` in [0, 2]."""
+        """H x W x 3 RGB (uint8, or uint16 for 16-bit sources) with a*b* scaled by ``strength`` in [0, 2].
+
+        Chroma that would leave sRGB is capped at the gamut boundary for that pixel's L* and hue, so the
+        output keeps the photo's lightness exactly (up to rounding) at any strength.
+        """
         if not 0.0 <= strength <= MAX_STRENGTH or math.isnan(strength):
             raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {strength}")
         height, width = self.lightness.shape
-        dtype = np.uint16 if self.bit_depth == 16 else np.uint8
-        out = np.empty((height, width, 3), dtype)
-        # Separable resize: the vertical pass once over the narrow render-width array (a few MB even for a
-        # 40 MP scan), the horizontal pass per strip; with an unchanged row count the strip resize maps
-        # rows one to one, so strips join without seams and the result equals one big cv2.resize.
-        ab_width = self.ab.shape[1]
-        ab_tall = cv2.resize(self.ab * np.float32(strength), (ab_width, height),
-                             interpolation=_interpolation(self.ab.shape[0], height))
-        horizontal = _interpolation(ab_width, width)
-        rows = max(1, STRIP_PIXELS // max(width, 1))
-        for y0 in range(0, height, rows):
+        out = np.empty((height, width, 3), np.uint16 if self.bit_depth == 16 else np.uint8)
+        if height * width <= CACHED_RENDER_PIXELS:
+            if self._colour_cache is None:
+                self._colour_cache = self._colour_rows(self._ab_at_full_height(), 0, height)
+            cache = self._colour_cache
+
+            def cached(y0: int, y1: int) -> None:
+                _render_rows(self.lightness[y0:y1], cache.rows(y0, y1), strength, out[y0:y1])
+
+            _in_strips(height, width, cached, whole_frame=True)
+            return out
+        # Separable resize: the vertical pass here, over the narrow render-width array (a few MB even for a
+        # 40 MP scan), the horizontal one per strip; with an unchanged row count that pass maps rows one to
+        # one, so strips join without seams and equal one big cv2.resize.
+        tall = self._ab_at_full_height()
+
+        def strip(y0: int, y1: int) -> None:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            y1 = min(height, y0 + rows)
-            ab = cv2.resize(ab_tall[y0:y1], (width, y1 - y0), interpolation=horizontal)
-            lab = cv2.merge([self.lightness[y0:y1], ab])
-            rgb = colour.lab_to_rgb(lab)
-            _fit_into_gamut(rgb, lab)
-            _to_integer(rgb, out[y0:y1])
+            _render_rows(self.lightness[y0:y1], self._colour_rows(tall, y0, y1), strength, out[y0:y1])
+
+        _in_strips(height, width, strip)
         return out
+
+    def _ab_at_full_height(self) -> np.ndarray:
+        height = self.lightness.shape[0]
+        return cv2.resize(self.ab, (self.ab.shape[1], height), interpolation=_interpolation(self.ab.shape[0], height))
+
+    def _colour_rows(self, tall: np.ndarray, y0: int, y1: int) -> _ColourRows:
+        """a*b* at strength 1 for output rows y0..y1, and the strength each pixel's chroma may reach."""
+        width = self.lightness.shape[1]
+        ab = cv2.resize(tall[y0:y1], (width, y1 - y0), interpolation=_interpolation(self.ab.shape[1], width))
+        a, b = cv2.split(ab)
+        chroma, hue = cv2.cartToPolar(a, b, angleInDegrees=True)
+        limit = _chroma_limit(self.lightness[y0:y1], hue)
+        # cv2.divide gives 0 where chroma is 0: those pixels are grey at any strength anyway.
+        headroom = cv2.divide(limit, chroma, scale=_GAMUT_MARGIN)
+        return _ColourRows(a, b, headroom)
 
     def preview(self, max_side: int) -> Prediction:
         """A copy downscaled to ``max_side`` long side (sharing ``ab``) for fast re-renders on a slider."""
@@ -93,6 +118,53 @@ class Prediction:
         lightness = cv2.resize(self.lightness, size, interpolation=cv2.INTER_AREA)
         alpha = None if self.alpha is None else cv2.resize(self.alpha, size, interpolation=cv2.INTER_AREA)
         return Prediction(lightness, self.ab, alpha, self.bit_depth)
+
+
+@dataclass
+class _ColourRows:
+    a: np.ndarray  #: a* at strength 1
+    b: np.ndarray  #: b* at strength 1
+    headroom: np.ndarray  #: the largest strength at which each pixel is still inside sRGB
+
+    def rows(self, y0: int, y1: int) -> _ColourRows:
+        return _ColourRows(self.a[y0:y1], self.b[y0:y1], self.headroom[y0:y1])
+
+
+def _render_rows(lightness: np.ndarray, colour_rows: _ColourRows, strength: float, out: np.ndarray) -> None:
+    """Rows of the output: a*b* x min(strength, headroom), merged with L*, to sRGB integers."""
+    factor = np.minimum(colour_rows.headroom, np.float32(strength))
+    lab = cv2.merge([lightness, cv2.multiply(colour_rows.a, factor), cv2.multiply(colour_rows.b, factor)])
+    _to_integer(colour.lab_to_rgb(lab), out)
+
+
+def _in_strips(height: int, width: int, work: Callable[[int, int], None], *, whole_frame: bool = False) -> None:
+    """Call ``work(y0, y1)`` for horizontal strips covering ``height`` rows, on as many threads as OpenCV
+    may use (``cv2.setNumThreads``).
+
+    Strips are ~``STRIP_PIXELS`` each (memory stays flat however big the photo), or, with ``whole_frame``,
+    one per thread. Our own threads because OpenCV's float Lab->RGB and numpy run single-threaded, and
+    both release the GIL. The first exception (e.g. Cancelled) is re-raised once running strips finish.
+    """
+    threads = max(1, cv2.getNumThreads())
+    rows = -(-height // threads) if whole_frame else max(1, STRIP_PIXELS // max(width, 1))
+    spans = [(y0, min(height, y0 + rows)) for y0 in range(0, height, rows)]
+    if threads == 1 or len(spans) == 1:
+        for y0, y1 in spans:
+            work(y0, y1)
+        return
+    futures = [_strip_pool().submit(work, y0, y1) for y0, y1 in spans]
+    try:
+        for future in futures:
+            future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+
+
+@lru_cache(maxsize=1)
+def _strip_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, available_cpu_count()), thread_name_prefix="rechroma-strip")
 
 
 def colorize(photo: Photo, generator: Generator, *, render_size: int | None = None,
@@ -153,14 +225,16 @@ def lightness_of(pixels: np.ndarray, cancel: CancelToken | None = None) -> np.nd
     height, width = pixels.shape[:2]
     table = _linearise_table(256 if pixels.dtype == np.uint8 else 65536)
     out = np.empty((height, width), np.float32)
-    rows = max(1, STRIP_PIXELS // max(width, 1))
-    for y0 in range(0, height, rows):
+
+    def strip(y0: int, y1: int) -> None:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        strip = pixels[y0:y0 + rows]
-        linear = cv2.LUT(strip, table) if strip.dtype == np.uint8 else table[strip]
+        rows = pixels[y0:y1]
+        linear = cv2.LUT(rows, table) if rows.dtype == np.uint8 else table[rows]
         luminance = linear if linear.ndim == 2 else cv2.transform(linear, _SRGB_TO_Y)
-        _luminance_to_lightness(luminance, out[y0:y0 + rows])
+        _luminance_to_lightness(luminance, out[y0:y1])
+
+    _in_strips(height, width, strip)
     return out
 
 
@@ -179,49 +253,29 @@ def _interpolation(src: int, dst: int) -> int:
     return cv2.INTER_AREA if dst < src else cv2.INTER_LINEAR
 
 
-def _fit_into_gamut(rgb: np.ndarray, lab: np.ndarray) -> None:
-    """Bring out-of-sRGB pixels in by scaling their chroma down with L* and hue kept; in place, only where
-    needed.
+def _chroma_limit(lightness: np.ndarray, hue: np.ndarray) -> np.ndarray:
+    """Largest in-sRGB chroma at each pixel's L* and hue (degrees): a bilinear lookup in the boundary table.
 
-    OpenCV's Lab->RGB saturates, so only pixels at 0 or 1 in some channel can be out of gamut; for those,
-    the largest in-gamut chroma at their L* and hue is read from a precomputed table of the sRGB boundary
-    (bilinear in L* and hue) and their a*b* are scaled down to it: one pass, however many pixels are out.
+    The table's steps are 1 L* x 1 degree, so L* and hue are directly its row and column coordinates.
+    cv2.remap takes at most 32766 columns per call, hence the chunks for very wide photos.
     """
-    low, high = _GAMUT_EDGE, 1.0 - _GAMUT_EDGE
-    inside = cv2.inRange(rgb, (low, low, low), (high, high, high))
-    if cv2.countNonZero(inside) == inside.size:
-        return
-    index = np.flatnonzero(inside.reshape(-1) == 0)
-    lab_out = lab.reshape(-1, 3)[index]
-    chroma = np.hypot(lab_out[:, 1], lab_out[:, 2])
-    hue = np.degrees(np.arctan2(lab_out[:, 2], lab_out[:, 1])) % 360.0
-    limit = _lookup_bilinear(_max_chroma_table(), lab_out[:, 0] / _TABLE_L_STEP, hue / _TABLE_HUE_STEP)
-    scale = np.minimum(1.0, limit * _GAMUT_MARGIN / np.maximum(chroma, 1e-6))
-    lab_out[:, 1:] *= scale[:, None].astype(np.float32)
-    rgb.reshape(-1, 3)[index] = colour.lab_to_rgb(lab_out[:, None, :])[:, 0, :]
-
-
-def _lookup_bilinear(table: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    rows = np.clip(rows, 0, table.shape[0] - 1)
-    cols = np.clip(cols, 0, table.shape[1] - 1)
-    r0 = np.minimum(rows.astype(np.intp), table.shape[0] - 2)
-    c0 = np.minimum(cols.astype(np.intp), table.shape[1] - 2)
-    fr, fc = rows - r0, cols - c0
-    top = table[r0, c0] * (1 - fc) + table[r0, c0 + 1] * fc
-    bottom = table[r0 + 1, c0] * (1 - fc) + table[r0 + 1, c0 + 1] * fc
-    return top * (1 - fr) + bottom * fr
+    table = _max_chroma_table()
+    limit = np.empty_like(lightness)
+    for x0 in range(0, lightness.shape[1], 32000):
+        x1 = x0 + 32000
+        limit[:, x0:x1] = cv2.remap(table, hue[:, x0:x1], lightness[:, x0:x1], cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)
+    return limit
 
 
 @lru_cache(maxsize=1)
 def _max_chroma_table() -> np.ndarray:
-    """Largest chroma inside sRGB for L* in [0, 100] x hue in [0, 360] degrees (both ends included).
+    """Largest chroma inside sRGB for L* = 0, 1, ..., 100 (rows) x hue = 0, 1, ..., 360 degrees (columns).
 
-    Found by bisection on the exact, unclipped Lab -> linear sRGB maths for every grid point at once
-    (about 50 ms, once per process).
+    Found by bisection on the exact, unclipped Lab -> linear sRGB maths for all grid points at once
+    (about 50 ms, once per process; :func:`colorize` builds it so no slider render has to).
     """
-    lightness = np.arange(0.0, 100.0 + _TABLE_L_STEP / 2, _TABLE_L_STEP)
-    hue = np.radians(np.arange(0.0, 360.0 + _TABLE_HUE_STEP / 2, _TABLE_HUE_STEP))
-    grid_l, grid_h = np.meshgrid(lightness, hue, indexing="ij")
+    grid_l, grid_h = np.meshgrid(np.arange(101.0), np.radians(np.arange(361.0)), indexing="ij")
     directions = np.stack([grid_l.ravel(), np.cos(grid_h).ravel(), np.sin(grid_h).ravel()], axis=1)
     low = np.zeros(len(directions))
     high = np.full(len(directions), 200.0)

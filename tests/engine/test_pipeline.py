@@ -235,6 +235,7 @@ def test_cancel_during_inference(photo_dir: Path, tmp_path: Path) -> None:
 
 
 def test_cancel_during_render_stops_between_strips(generator: Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "CACHED_RENDER_PIXELS", 0)
     monkeypatch.setattr(pipeline, "STRIP_PIXELS", 64 * 8)  # 8 rows per strip
     prediction = Prediction(lightness=np.full((64, 64), 50.0, np.float32), ab=np.zeros((8, 8, 2), np.float32))
     token = CancelToken()
@@ -249,7 +250,8 @@ def test_cancel_during_render_stops_between_strips(generator: Generator, monkeyp
     monkeypatch.setattr(pipeline.cv2, "merge", merge_then_cancel)
     with pytest.raises(Cancelled):
         prediction.render(1.0, cancel=token)
-    assert len(calls) == 1
+    # 8 strips; only those already under way on the strip threads when it was cancelled get merged.
+    assert 1 <= len(calls) <= max(1, cv2.getNumThreads()) < 8
 
 
 @pytest.mark.parametrize("height,width,interpolation", [(240, 320, cv2.INTER_AREA), (600, 800, cv2.INTER_LINEAR)])
@@ -257,33 +259,39 @@ def test_strips_join_without_seams(height: int, width: int, interpolation: int, 
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     photo = type("P", (), {"pixels": make_scene(height, width, seed=4), "alpha": None})()
     prediction = colorize(photo, generator)
-    whole = prediction.render(1.7)  # fits one strip
-    monkeypatch.setattr(pipeline, "STRIP_PIXELS", width * 7)  # 7 rows per strip, boundaries everywhere
+    whole = prediction.render(1.7)  # small: one pass over the whole frame, cached for the next render
+    assert prediction._colour_cache is not None
     np.testing.assert_array_equal(prediction.render(1.7), whole)
+    monkeypatch.setattr(pipeline, "CACHED_RENDER_PIXELS", 0)
+    monkeypatch.setattr(pipeline, "STRIP_PIXELS", width * 7)  # 7 rows per strip, boundaries everywhere
+    fresh = Prediction(prediction.lightness, prediction.ab)
+    np.testing.assert_array_equal(fresh.render(1.7), whole)
+    assert fresh._colour_cache is None
     # ... and equals one full-frame resize of the colours (area averaging when the 512 px render shrinks).
     ab = cv2.resize(prediction.ab * np.float32(1.7), prediction.size, interpolation=interpolation)
     lab = np.dstack([prediction.lightness, ab])
     reference = colour.to_uint8(colour.lab_to_rgb(lab))
     in_gamut = cv2.inRange(colour.lab_to_rgb(lab), (1e-3,) * 3, (1 - 1e-3,) * 3) > 0
     assert in_gamut.mean() > 0.5
-    assert np.abs(whole[in_gamut].astype(int) - reference[in_gamut].astype(int)).max() <= 1
+    # (Colours within 0.5% of the sRGB boundary are pulled in a little: a level or two, rarely.)
+    diff = np.abs(whole[in_gamut].astype(int) - reference[in_gamut].astype(int))
+    assert diff.max() <= 3 and (diff <= 1).mean() > 0.999
 
 
 def test_gamut_fit_lands_on_the_srgb_boundary() -> None:
-    """Random Lab colours, many far outside sRGB: fitted ones are inside, and 3% more chroma would not be."""
+    """Random Lab colours, many far outside sRGB: rendered ones are inside, and 3% more chroma would not be."""
     rng = np.random.default_rng(5)
     n = 20_000
     lightness = rng.uniform(1, 99, n).astype(np.float32)
     hue, chroma = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 160, n)
-    lab = np.stack([lightness, chroma * np.cos(hue), chroma * np.sin(hue)], 1).astype(np.float32)[None]
-    rgb = colour.lab_to_rgb(lab)
-    pipeline._fit_into_gamut(rgb, lab)
-    fitted = colour.rgb_to_lab(rgb)[0]
+    ab = np.stack([chroma * np.cos(hue), chroma * np.sin(hue)], 1).astype(np.float32)[None]
+    rendered = Prediction(lightness=lightness[None], ab=ab, bit_depth=16).render(1.0)
+    # Inside: OpenCV did not have to clip, so L* came through (measured exactly, from 16-bit values).
+    np.testing.assert_allclose(lightness_of(rendered)[0], lightness, atol=0.15)
+    fitted = lab_of(rendered)[0]
     fitted_chroma = np.hypot(fitted[:, 1], fitted[:, 2])
     reduced = fitted_chroma < chroma - 1.0
     assert 0.3 < reduced.mean() < 0.95  # the sample really exercises the fit
-    # Inside: OpenCV did not have to clip, so L* came through (measured exactly, from 16-bit values).
-    np.testing.assert_allclose(lightness_of((rgb * 65535 + 0.5).astype(np.uint16))[0], lightness, atol=0.15)
     # On the boundary: 3% more chroma at the same L* and hue would leave sRGB.
     unit = np.stack([lightness, np.cos(hue), np.sin(hue)], 1)
     beyond = pipeline._linear_rgb(unit[reduced], fitted_chroma[reduced] * 1.03 + 0.3)
