@@ -44,6 +44,8 @@ WEBP_METHOD = 2
 #: deflate level for TIFF (with the horizontal predictor): same speed-over-size trade as PNG.
 TIFF_DEFLATE_LEVEL = 1
 TEMP_MARKER = ".rechroma-tmp-"
+#: Largest width or height each format can store (WebP: 14-bit sizes; JPEG: 16-bit).
+_MAX_SIDE = {"webp": 16383, "jpg": 65500}
 
 
 def output_format(path: Path, fmt: str | None) -> str:
@@ -87,14 +89,19 @@ def encode(
     icc = srgb_icc()
     if alpha is not None:
         alpha = match_dtype(alpha, pixels.dtype)
+    limit = _MAX_SIDE.get(fmt)
+    if limit and max(width, height) > limit:
+        raise PhotoError(f"{fmt.upper()} cannot hold more than {limit} pixels a side: choose PNG or TIFF")
     if fmt == "png":
-        channels = [pixels[..., 2], pixels[..., 1], pixels[..., 0]]  # OpenCV wants BGR(A)
-        if alpha is not None:
-            channels.append(alpha)
+        if alpha is None:
+            bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)  # OpenCV wants BGR(A)
+        else:
+            bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGRA)
+            bgr[..., 3] = alpha
         params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
         if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.11
             params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
-        ok, buf = cv2.imencode(".png", cv2.merge(channels), params)
+        ok, buf = cv2.imencode(".png", bgr, params)
         if not ok:
             raise PhotoError("could not encode PNG")
         return insert_png_chunks(buf.tobytes(), png_metadata_chunks(meta, icc, description))

@@ -290,3 +290,11 @@ def test_folder_with_the_output_name(tmp_path):
     with pytest.raises(PhotoError, match="folder"):
         write_photo(tmp_path / "out.png", photo_like(), overwrite=True)
     assert leftovers(tmp_path) == [] and (tmp_path / "out.png").is_dir()
+
+
+def test_too_wide_for_webp_says_which_formats_can(tmp_path):
+    wide = np.zeros((1, 16384, 3), np.uint8)
+    with pytest.raises(PhotoError, match="WEBP cannot hold more than 16383 pixels a side"):
+        write_photo(tmp_path / "pano.webp", wide)
+    assert list(tmp_path.iterdir()) == []
+    assert read_photo(write_photo(tmp_path / "pano.png", wide)).size == (16384, 1)
