@@ -112,6 +112,10 @@ def output_exif(
                 sub[TAG_PIXEL_X], sub[TAG_PIXEL_Y] = size
         out.tobytes()  # a tag Pillow cannot write again must cost the metadata, not the photo
     except Exception:  # noqa: BLE001 - see above
+        if exif is None:  # even provenance alone failed: orientation and software only
+            out = Image.Exif()
+            out[TAG_ORIENTATION], out[TAG_SOFTWARE] = 1, SOFTWARE
+            return out
         return output_exif(None, description, size)
     return out
 
