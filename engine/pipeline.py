@@ -10,6 +10,9 @@ a second.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -71,9 +74,10 @@ class Prediction:
         height, width = self.lightness.shape
         out = np.empty((height, width, 3), np.uint16 if self.bit_depth == 16 else np.uint8)
         if height * width <= CACHED_RENDER_PIXELS:
-            if self._colour_cache is None:
-                self._colour_cache = self._colour_rows(self._ab_at_full_height(), 0, height)
             cache = self._colour_cache
+            if cache is None:
+                cache = self._colour_cache = self._colour_rows(self._ab_at_full_height(), 0, height)
+                _keep_few_caches(self)
 
             def cached(y0: int, y1: int) -> None:
                 _render_rows(self.lightness[y0:y1], cache.rows(y0, y1), strength, out[y0:y1])
@@ -128,6 +132,22 @@ class _ColourRows:
 
     def rows(self, y0: int, y1: int) -> _ColourRows:
         return _ColourRows(self.a[y0:y1], self.b[y0:y1], self.headroom[y0:y1])
+
+
+#: Predictions holding a render cache (~12 bytes a pixel), newest last; only the last few keep theirs, so
+#: an app holding previews of a whole queue does not hold all their caches.
+_CACHE_OWNERS: deque[weakref.ref[Prediction]] = deque()
+_MAX_CACHES = 3
+_CACHE_LOCK = threading.Lock()
+
+
+def _keep_few_caches(owner: Prediction) -> None:
+    with _CACHE_LOCK:
+        _CACHE_OWNERS.append(weakref.ref(owner))
+        while len(_CACHE_OWNERS) > _MAX_CACHES:
+            oldest = _CACHE_OWNERS.popleft()()
+            if oldest is not None and oldest is not owner:
+                oldest._colour_cache = None
 
 
 def _render_rows(lightness: np.ndarray, colour_rows: _ColourRows, strength: float, out: np.ndarray) -> None:

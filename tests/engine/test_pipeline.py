@@ -296,3 +296,14 @@ def test_gamut_fit_lands_on_the_srgb_boundary() -> None:
     unit = np.stack([lightness, np.cos(hue), np.sin(hue)], 1)
     beyond = pipeline._linear_rgb(unit[reduced], fitted_chroma[reduced] * 1.03 + 0.3)
     assert (((beyond < 0) | (beyond > 1)).any(axis=1)).mean() > 0.99
+
+
+def test_only_the_latest_previews_keep_a_render_cache() -> None:
+    previews = [Prediction(np.full((40, 60), 50.0, np.float32), np.full((8, 12, 2), 9.0, np.float32))
+                for _ in range(pipeline._MAX_CACHES + 2)]
+    first = previews[0].render(1.0)
+    for preview in previews:
+        preview.render(1.0)
+    cached = [p._colour_cache is not None for p in previews]
+    assert cached == [False] * 2 + [True] * pipeline._MAX_CACHES
+    np.testing.assert_array_equal(previews[0].render(1.0), first)  # rebuilt on demand, same pixels
