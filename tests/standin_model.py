@@ -1,5 +1,5 @@
 """A stand-in ONNX generator built with ``onnx.helper`` (no torch), so tests and the benchmark run before
-the trained model ships.
+the trained model ships; and synthetic test photos (:func:`make_scene`).
 
 It honours the model contract: input "L" [N,1,H,W] float32 (normalised L*), output "ab" [N,2,H,W]
 (normalised a*b* through tanh), symbolic N/H/W, contract JSON in the metadata. A small U-Net with
@@ -181,3 +181,34 @@ def build_wrong_rank_model(path: Path, contract: ModelContract = STANDIN_CONTRAC
 def count_parameters(path: Path) -> int:
     model = onnx.load(str(path))
     return int(sum(np.prod(t.dims) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT))
+
+
+def make_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """An H x W x 3 uint8 RGB 'photo': smooth gradients, a few filled shapes and mild noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack(
+        [
+            0.5 + 0.4 * np.sin(xx / max(width, 1) * 3.0 + seed),
+            0.5 + 0.4 * np.cos(yy / max(height, 1) * 2.0),
+            0.3 + 0.5 * (xx + yy) / max(width + height, 1),
+        ],
+        axis=-1,
+    )
+    for _ in range(4):
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        radius = rng.uniform(0.08, 0.25) * min(height, width)
+        disc = (yy - cy) ** 2 + (xx - cx) ** 2 < radius**2
+        rgb[disc] = rng.uniform(0.05, 0.95, size=3)
+    rgb += rng.normal(0.0, 0.02, size=rgb.shape)
+    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    return (rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) + 0.5).astype(np.uint8)
+
+
+def to_sepia(rgb: np.ndarray) -> np.ndarray:
+    grey = to_grey(rgb).astype(np.float32)[..., None] / 255.0
+    tint = np.array([1.0, 0.85, 0.65], dtype=np.float32)
+    return (np.clip(grey * tint, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

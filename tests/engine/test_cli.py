@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_scene
 from PIL import Image
+from standin_model import make_scene
 
 from engine.cli import main
 from engine.naming import looks_like_output_of, output_path, unique_path

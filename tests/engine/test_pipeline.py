@@ -9,9 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import make_scene, to_sepia
 from PIL import Image
-from standin_model import build_standin_model
+from standin_model import build_standin_model, make_scene, to_sepia
 
 from engine import colour, pipeline
 from engine.cancel import Cancelled, CancelToken
