@@ -313,4 +313,7 @@ def train_loader(
         pin_memory=pin_memory,
         worker_init_fn=_worker_init if opts.num_workers else None,
         prefetch_factor=4 if opts.num_workers else None,
+        # Fresh worker processes: a forked worker deadlocks in OpenCV once the parent has used cv2's thread
+        # pool (it has, for the val crops). Spawn is also what Windows and macOS do anyway.
+        multiprocessing_context="spawn" if opts.num_workers else None,
     )

@@ -116,6 +116,9 @@ class Options:
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
         if self.best_from_phase not in ("gan", "any"):
             raise ValueError(f"best_from_phase must be 'gan' or 'any', not {self.best_from_phase!r}")
+        for name in ("log_every", "sample_every", "val_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
         if self.batch_size < 1 or self.pretrain_steps < 0 or self.gan_steps < 0:
             raise ValueError("batch_size must be >= 1 and step counts >= 0")
         return self
