@@ -145,6 +145,8 @@ FIRST_WAVE: tuple[Source, ...] = (
             "kendall",
             "christian",
             "marc",
+            "card-product2",
+            "gucci",
         ),
         versions=("2.0.2", "2.0.4"),
     ),
@@ -156,7 +158,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         exclude=_TEMPLATE_SKIP,
         people=("*/faces/*",)
         + _stems("bruce-mars", "ivana", "kal-visuals", "marie", "meeting", "office-dark", "team-"),
-        versions=("1.2.0", "2.1.0", "3.1.0"),
+        versions=("1.0.0", "1.2.0", "2.0.2", "2.1.0", "3.0.9", "3.1.0"),
     ),
     Source(
         "soft-ui-dashboard",
@@ -187,7 +189,7 @@ FIRST_WAVE: tuple[Source, ...] = (
             "bruce-mars",
             "marie",
         ),
-        versions=("1.0.1", "1.0.4"),
+        versions=("1.0.0", "1.0.1", "1.0.4"),
     ),
     Source(
         "admin-lte",
@@ -196,7 +198,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         include=_under("package/dist/img"),
         exclude=("*boxed-bg*", "*/credit/*"),
         people=_stems("user", "avatar"),
-        versions=("2.4.18", "3.2.0"),
+        versions=("2.4.18", "3.1.0", "3.2.0"),
     ),
     Source(
         "gentelella",
@@ -205,7 +207,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         include=_under("package/production/images", "package/dist/images"),
         exclude=("*inbox*",),
         people=_stems("cropper", "picture", "img.jpg", "user"),
-        versions=("1.4.0", "4.2.0"),
+        versions=("1.4.0", "2.1.0", "4.2.0"),
     ),
     Source(
         "startbootstrap-resume",
@@ -255,6 +257,7 @@ SECOND_WAVE: tuple[Source, ...] = (
         # paintings (and the puzzles cut from them) are not photographs
         rcc_exclude=(
             "*/babyshapes/resource/image/*",
+            "*/babyshapes/resource/dog2/dog.webp",  # shapes drawn over the photo
             "*/paintings/*",
             "*gogh*",
             "*portraitofperetanguy*",

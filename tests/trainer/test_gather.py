@@ -165,6 +165,24 @@ def test_judge_keeps_colour_photos_and_says_why_others_go() -> None:
     assert photo_filter.judge(photo, transparent=0.3).reason.startswith("transparent")
 
 
+def test_studio_portrait_on_a_seamless_backdrop_is_a_photo_but_flat_ui_art_is_not() -> None:
+    backdrop = np.full((400, 300, 3), (235, 150, 40), np.uint8)  # seamless orange paper
+    studio = backdrop.copy()
+    studio[60:, 40:260] = photo_like(340, 220, seed=9)  # the sitter fills ~60 % of the frame
+    flat = photo_filter.flat_fraction(studio)
+    assert photo_filter.FLAT_FOR_BACKDROP < flat < photo_filter.MAX_FLAT_FRACTION
+    assert photo_filter.judge(studio).keep
+
+    ui = backdrop.copy()  # a rendered banner: backdrop + noiseless gradient panel, a few hundred colours
+    yy, xx = np.mgrid[0:400, 0:210]
+    ui[:, 90:, 0] = xx * 255 // 209
+    ui[:, 90:, 1] = 60 + (yy // 40) * 15
+    ui[:, 90:, 2] = 180
+    assert photo_filter.FLAT_FOR_BACKDROP < photo_filter.flat_fraction(ui) < photo_filter.MAX_FLAT_FRACTION
+    verdict = photo_filter.judge(ui)
+    assert not verdict.keep and verdict.reason.startswith("drawing")
+
+
 def test_colourfulness_orders_grey_below_muted_below_vivid() -> None:
     photo = photo_like(200, 200, seed=4)
     grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
