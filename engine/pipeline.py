@@ -372,12 +372,14 @@ def colorize_file(
     exif = photo.exif if keep_metadata else None
     del photo  # the decoded pixels are no longer needed: free them before the full-size render
     pixels = prediction.render(strength, cancel=cancel)
+    alpha = prediction.alpha
+    del prediction  # and the full-size L* (4 bytes a pixel) before the encoder makes its own copies
     if cancel is not None:
         cancel.raise_if_cancelled()
     return write_photo(
         dst,
         pixels,
-        alpha=prediction.alpha,
+        alpha=alpha,
         fmt=fmt,
         quality=quality,
         exif=exif,
