@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,18 +87,11 @@ def export_onnx(
     try:
         dummy = torch.zeros(1, 1, SIZE_MULTIPLE * 4, SIZE_MULTIPLE * 4)
         # The TorchScript exporter (dynamo=False): the dynamo one needs onnxscript, which we do not ship.
-        torch.onnx.export(
-            generator,
-            (dummy,),
-            str(tmp),
-            dynamo=False,
-            opset_version=OPSET,
-            input_names=[contract.input_name],
-            output_names=[contract.output_name],
-            dynamic_axes={contract.input_name: {0: "N", 2: "H", 3: "W"},
-                          contract.output_name: {0: "N", 2: "H", 3: "W"}},
-            do_constant_folding=True,
-        )
+        # torch is pinned (pyproject), so its deprecation and constant-folding notes are just noise here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            _torch_export(generator, dummy, tmp, contract)
         model = onnx.load(str(tmp))
         for key, value in contract.to_metadata().items():
             entry = model.metadata_props.add()
@@ -120,6 +114,21 @@ def export_onnx(
     finally:
         tmp.unlink(missing_ok=True)
     return {"path": out_path, "size_mib": size_mib, "max_abs_diff": diff, "shapes": list(shapes)}
+
+
+def _torch_export(generator: UNetGenerator, dummy: torch.Tensor, path: Path, contract: ModelContract) -> None:
+    dynamic = {0: "N", 2: "H", 3: "W"}
+    torch.onnx.export(
+        generator,
+        (dummy,),
+        str(path),
+        dynamo=False,
+        opset_version=OPSET,
+        input_names=[contract.input_name],
+        output_names=[contract.output_name],
+        dynamic_axes={contract.input_name: dynamic, contract.output_name: dynamic},
+        do_constant_folding=True,
+    )
 
 
 def contract_from_state(state: dict, name: str, version: str) -> ModelContract:
