@@ -39,7 +39,7 @@ class Job:
 
     src: Path
     subdir: Path = Path()
-    status: str = "pending"  # done / skipped / failed
+    status: str = "pending"  # done / skipped / failed / cancelled (interrupted) / pending (never started)
     output: Path | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -235,7 +235,7 @@ def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: C
         )
         job.status, job.size = "done", _output_size(job.output)
     except (Cancelled, KeyboardInterrupt):
-        job.status, job.error, job.output = "failed", "cancelled", None
+        job.status, job.error, job.output = "cancelled", "interrupted", None
         raise
     except PhotoError as exc:
         job.status, job.error = "failed", str(exc)
@@ -308,12 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
 
     every = batch.problems + batch.jobs
-    counts = {s: sum(j.status == s for j in every) for s in ("done", "skipped", "failed", "pending")}
+    counts = {s: sum(j.status == s for j in every) for s in ("done", "skipped", "failed", "cancelled", "pending")}
     rate = counts["done"] / elapsed if elapsed > 0 else 0.0
     summary = (f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']} "
                f"in {elapsed:.1f} s ({rate:.2f} photos/s)")
     if interrupted:
-        summary += f"; interrupted, {counts['pending']} not started"
+        summary += f"; interrupted, {counts['cancelled'] + counts['pending']} not done"
     say(summary)
     status = 130 if interrupted else (1 if counts["failed"] else 0)
     if args.json is not None:

@@ -47,7 +47,7 @@ _XYZ_TO_LINEAR_SRGB = np.array(
 )
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: == on numpy fields would be ambiguous anyway
 class Prediction:
     """A photo's full-resolution L* and the model's a*b* at render resolution; re-renderable at any strength."""
 

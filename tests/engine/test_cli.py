@@ -274,3 +274,26 @@ def test_output_path_rules(tmp_path: Path) -> None:
     sources = [tmp_path / "x.jpg", tmp_path / "x_color-3.jpg"]
     assert looks_like_output_of(tmp_path / "x_color-3.jpg", sources)
     assert not looks_like_output_of(tmp_path / "z_color.jpg", sources)
+
+
+def test_interrupt_stops_cleanly(photo_dir: Path, tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl+C during the second photo: the first stays done, nothing half-written, exit 130, JSON written."""
+    import engine.cli as cli
+
+    real = cli.colorize_file
+    calls = []
+
+    def interrupted_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "colorize_file", interrupted_on_second)
+    out = tmp_path / "out"
+    code, stdout, _ = run(photo_dir, "-o", out, "--format", "png", "--json", tmp_path / "r.json")
+    assert code == 130
+    assert "done 1, skipped 0, failed 0" in stdout and "interrupted, 5 not done" in stdout
+    assert [p.name for p in out.iterdir()] == ["alpha_color.png"]
+    statuses = [f["status"] for f in json.loads((tmp_path / "r.json").read_text())["files"]]
+    assert statuses == ["done", "cancelled", "pending", "pending", "pending", "pending"]
