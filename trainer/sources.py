@@ -391,6 +391,23 @@ THIRD_WAVE: tuple[Source, ...] = (
         notes="1x copies of the high-dpi photos (dropped as duplicates) plus a few only shipped here",
     ),
     Source(
+        "scratch",
+        "deb",
+        "CC-BY-SA-3.0 (Scratch 1.4 media, debian/copyright)",
+        include=_under("usr/share/scratch/Media/Backgrounds/*", "usr/share/scratch/Media/Costumes/*"),
+        # drawn backdrops whose JPEG noise hides their flat fills (checked on the contact sheet)
+        exclude=(
+            "*chalkboard*",
+            "*party-room*",
+            "*/room1.*",
+            "*/room2.*",
+            "*spotlight-stage*",
+            "*woods-and-bench*",
+            "*graffiti*",
+        ),
+        notes="photo backdrops of the Scratch 1.4 media library; cut-out costumes fall to the alpha filter",
+    ),
+    Source(
         "lxqt-themes",
         "deb",
         "see debian/copyright (per file)",
