@@ -188,19 +188,17 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
     claimed: set[Path] = set()
     for job in jobs:
         folder = args.output / job.subdir if args.output is not None else None
-        base = output_path(job.src, folder, args.format)
-        key = base.resolve()
-        if key in claimed or key in inputs:
-            dst = unique_path(base, claimed | inputs)
-        elif base.exists():
-            if args.skip_existing:
-                job.status, job.output = "skipped", base
-                continue
-            dst = base if args.overwrite_outputs else unique_path(base)
-        else:
-            dst = base
-        job.output = dst
+        # The name this photo gets in this batch (the same on every run), then what is on disk decides.
+        dst = unique_path(output_path(job.src, folder, args.format), claimed | inputs, avoid_existing=False)
         claimed.add(dst.resolve())
+        if dst.exists():
+            if args.skip_existing:
+                job.status, job.output = "skipped", dst
+                continue
+            if not args.overwrite_outputs:
+                dst = unique_path(dst, claimed | inputs)
+                claimed.add(dst.resolve())
+        job.output = dst
 
 
 def _write_json(path: Path, payload: dict) -> None:

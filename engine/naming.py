@@ -42,13 +42,14 @@ def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str =
     return Path(out_dir if out_dir is not None else src.parent) / f"{stem}.{ext}"
 
 
-def unique_path(path: Path, taken: Collection[Path] = ()) -> Path:
-    """``path`` itself if free, else ``<stem>-2<suffix>``, ``-3``, ... : the first that neither exists nor
-    is in ``taken`` (outputs already claimed in this batch, and the inputs, which are never written)."""
+def unique_path(path: Path, taken: Collection[Path] = (), *, avoid_existing: bool = True) -> Path:
+    """``path`` itself if free, else ``<stem>-2<suffix>``, ``-3``, ... : the first not in ``taken`` (outputs
+    already claimed in this batch, and the inputs, which are never written) and, with ``avoid_existing``,
+    not already on disk."""
     path = Path(path)
     taken = {Path(p).resolve() for p in taken}
     candidate, n = path, 1
-    while candidate.resolve() in taken or candidate.exists():
+    while candidate.resolve() in taken or (avoid_existing and candidate.exists()):
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate

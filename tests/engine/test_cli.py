@@ -159,6 +159,22 @@ def test_skip_existing_and_overwrite_outputs(photo_dir: Path, tmp_path: Path, ru
     assert sorted(p.name for p in out.iterdir()) == ["colour_color-2.png", "colour_color.png"]
 
 
+def test_skip_existing_tells_photos_with_the_same_stem_apart(photo_dir: Path, tmp_path: Path, run) -> None:
+    out = tmp_path / "out"
+    assert run(photo_dir / "grey.jpg", "-o", out, "--format", "png")[0] == 0  # -> grey_color.png
+    code, stdout, _ = run(photo_dir, "-o", out, "--format", "png", "--skip-existing")
+    # grey.png's own output (grey_color-2.png, grey_color.png being grey.jpg's) did not exist yet.
+    assert code == 0 and "done 5, skipped 1, failed 0" in stdout
+    assert size_of(out / "grey_color-2.png") == (160, 128)
+    before = digest(out)
+    code, stdout, _ = run(photo_dir, "-o", out, "--format", "png", "--skip-existing")
+    assert code == 0 and "done 0, skipped 6, failed 0" in stdout
+    assert digest(out) == before
+    code, stdout, _ = run(photo_dir, "-o", out, "--format", "png", "--overwrite-outputs")
+    assert code == 0 and "done 6, skipped 0" in stdout
+    assert set(digest(out)) == set(before)
+
+
 def test_overwrite_outputs_never_overwrites_an_input(tmp_path: Path, run) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
