@@ -1,0 +1,99 @@
+"""Linux bundle slimming on real ELF files compiled here: stubs, unreferenced-library pruning, symlinks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not all(shutil.which(t) for t in ("cc", "nm", "readelf", "strip")),
+    reason="needs Linux binutils and a C compiler",
+)
+
+
+def compile_library(folder: Path, soname: str, source: str, links: list[Path] = ()) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / f"{soname}.c"
+    src.write_text(source, encoding="utf-8")
+    target = folder / soname
+    args = ["cc", "-shared", "-fPIC", "-o", str(target), str(src), f"-Wl,-soname,{soname}"]
+    for lib in links:
+        args += [str(lib), f"-Wl,-rpath,{lib.parent}"]
+    subprocess.run(args, check=True)
+    return target
+
+
+def test_version_script_keeps_version_nodes_and_hides_the_rest(slim_linux):
+    script = slim_linux.version_script({"av_a": "LIBAV_1", "av_b": "LIBAV_1", "sws_c": "LIBSWS_2", "plain": None})
+    assert script == "LIBAV_1 { global: av_a; av_b; plain; };\nLIBSWS_2 { global: sws_c; local: *; };\n"
+    assert slim_linux.version_script({"dgesv_": None}) == "{ global: dgesv_; local: *; };\n"
+
+
+def test_stub_exports_what_the_user_imports_and_aborts_loudly(slim_linux, tmp_path):
+    real = tmp_path / "real"
+    (real / "v.map").parent.mkdir(parents=True)
+    (real / "v.map").write_text("LIBDEMO_1 { global: demo_used; demo_unused; local: *; };\n", encoding="utf-8")
+    lib = real / "libdemo.so.1"
+    (real / "demo.c").write_text("int demo_used(void){return 1;} int demo_unused(void){return 2;}\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(lib), str(real / "demo.c"), "-Wl,-soname,libdemo.so.1",
+                    f"-Wl,--version-script={real / 'v.map'}"], check=True)
+    user = compile_library(tmp_path / "user", "libuser.so", "int demo_used(void); int f(void){return demo_used();}",
+                           [lib])
+
+    symbols = slim_linux.imported_from(user, lib)
+    assert symbols == {"demo_used": "LIBDEMO_1"}
+    stub = slim_linux.build_stub("libdemo.so.1", symbols, tmp_path / "stubs")
+    exported = subprocess.run(["nm", "-D", "--defined-only", str(stub)], capture_output=True, text=True).stdout
+    assert "demo_used@@LIBDEMO_1" in exported and "demo_unused" not in exported
+
+    # The user library loads against the stub (soname and version satisfied) ...
+    shutil.copy(stub, real / "libdemo.so.1")
+    code = f"import ctypes; u = ctypes.CDLL({str(user)!r}); print('loaded', flush=True); u.f()"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "loaded"
+    # ... and calling into it aborts with the symbol's name instead of computing garbage.
+    assert run.returncode != 0
+    assert "demo_used" in run.stderr and "leaves out" in run.stderr
+
+
+def test_unreferenced_libraries_and_their_symlinks_are_dropped(slim_linux, tmp_path):
+    libs = tmp_path / "pkg.libs"
+    dep = compile_library(libs, "libdep.so.1", "int dep(void){return 3;}")
+    mid = compile_library(libs, "libmid.so.1", "int dep(void); int mid(void){return dep();}", [dep])
+    orphan = compile_library(libs, "liborphan.so.1", "int orphan(void){return 4;}")
+    ext = compile_library(tmp_path / "pkg", "ext.cpython-311-x86_64-linux-gnu.so",
+                          "int mid(void); int PyInit_ext(void){return mid();}", [mid])
+    plugin = compile_library(tmp_path / "plugins", "libplugin.so", "int plugin(void){return 5;}")
+    binaries = [
+        ("pkg/ext.cpython-311-x86_64-linux-gnu.so", str(ext), "EXTENSION"),
+        ("pkg.libs/libmid.so.1", str(mid), "BINARY"),
+        ("pkg.libs/libdep.so.1", str(dep), "BINARY"),
+        ("pkg.libs/liborphan.so.1", str(orphan), "BINARY"),
+        ("PySide6/Qt/plugins/generic/libplugin.so", str(plugin), "BINARY"),  # loaded by name: always kept
+    ]
+    datas = [
+        ("libdep.so.1", "pkg.libs/libdep.so.1", "SYMLINK"),
+        ("liborphan.so.1", "pkg.libs/liborphan.so.1", "SYMLINK"),
+        ("resources/icons/x.svg", "/src/x.svg", "DATA"),
+    ]
+    kept, kept_datas, log = slim_linux.drop_unreferenced(binaries, datas)
+    assert [d for d, _, _ in kept] == [d for d, _, _ in binaries if "orphan" not in d]
+    assert kept_datas == [datas[0], datas[2]]
+    assert log == ["slim: liborphan.so.1 is linked by nothing kept, left out"]
+
+
+def test_strip_works_on_copies_and_spares_vendored_libraries(slim_linux, tmp_path):
+    own = compile_library(tmp_path / "src", "libown.so", "int own(void){return 1;}")
+    vendored = compile_library(tmp_path / "src2", "libvendored.so", "int v(void){return 2;}")
+    before = own.read_bytes()
+    binaries = [("libown.so", str(own), "BINARY"), ("x.libs/libvendored.so", str(vendored), "BINARY")]
+    result, log = slim_linux.strip_copies(binaries, tmp_path / "stripped")
+    assert own.read_bytes() == before  # the venv's file is never touched
+    assert result[0][1] == str(tmp_path / "stripped" / "libown.so")
+    assert Path(result[0][1]).stat().st_size < own.stat().st_size
+    assert result[1] == binaries[1]
+    assert log[0].startswith("slim: stripped 1 libraries")
