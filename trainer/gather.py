@@ -163,16 +163,32 @@ def debian_licences(root: Path) -> list[tuple[list[str], str]]:
 
 
 def licence_for(path: str, stanzas: list[tuple[list[str], str]], default: str) -> str:
-    """Last matching stanza wins (DEP-5); source-tree globs are matched against installed path tails."""
-    found = default
-    base = path.rsplit("/", 1)[-1]
+    """Licence of an installed file from DEP-5 stanzas written for the source tree.
+
+    Packaging moves and converts files (gcompris ships fish1.jpg as fish1.webp inside an rcc,
+    lomiri installs 20.04/x.jpg as backgrounds/x.jpg), so a stanza naming one specific file
+    matches by path tail without extension, else by file stem; those beat wildcard stanzas,
+    which beat "Files: *". Among equals the last stanza wins, as DEP-5 says.
+    """
+    p_stem = path.rsplit(".", 1)[0]
+    p_base_stem = p_stem.rsplit("/", 1)[-1]
+    everything = wildcard = tail = stem = None
     for globs, lic in stanzas:
         for g in globs:
             g_base = g.rsplit("/", 1)[-1]
-            same_file = "*" not in g_base and g_base == base  # packaging often moves files to other dirs
-            if g != "*" and (same_file or fnmatch.fnmatch(path, g) or fnmatch.fnmatch(path, "*/" + g)):
-                found = lic
-    return found
+            if g == "*":
+                everything = lic
+                continue
+            if any(c in g_base for c in "*?["):
+                if fnmatch.fnmatch(path, g) or fnmatch.fnmatch(path, "*/" + g):
+                    wildcard = lic
+                continue
+            g_stem = g.rsplit(".", 1)[0] if "." in g_base else g
+            if fnmatch.fnmatch(p_stem, g_stem) or fnmatch.fnmatch(p_stem, "*/" + g_stem):
+                tail = lic
+            elif g_stem.rsplit("/", 1)[-1] == p_base_stem:
+                stem = lic
+    return tail or stem or wildcard or everything or default
 
 
 # ---------------------------------------------------------------- candidates

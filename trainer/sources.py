@@ -109,6 +109,8 @@ FIRST_WAVE: tuple[Source, ...] = (
         "deb",
         "public-domain / CC-BY-SA-3.0 / CC-BY-SA-4.0 (per file, debian/copyright)",
         include=("*/images/land/*@2x.jpg", "*/images/scene/*@2x.jpg"),
+        exclude=("*/scene/eso0*",),  # an artist's impression, not a photo
+        people=("*/scene/loc*",),  # Library of Congress photos of workers
         notes="landscape and scene photos from morguefile, Wikimedia Commons, NASA, LoC",
     ),
     Source(
@@ -245,7 +247,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "pypi",
         "MIT",
         include=tuple(f"mvtbdata/images/{s}" for s in _IMG),
-        exclude=("*/calibration/*",),
+        exclude=("*/calibration/*", "*monalisa*", "*yellowtargets*"),  # a painting, a synthetic target
         versions=("1.6.1",),
         notes="Machine Vision Toolbox sample photos",
     ),
@@ -388,6 +390,8 @@ THIRD_WAVE: tuple[Source, ...] = (
         "deb",
         "public-domain / CC-BY-SA-3.0 / CC-BY-SA-4.0 (per file, debian/copyright)",
         include=("*/images/land/*.jpg", "*/images/scene/*.jpg"),
+        exclude=("*/scene/eso0*",),
+        people=("*/scene/loc*",),
         notes="1x copies of the high-dpi photos (dropped as duplicates) plus a few only shipped here",
     ),
     Source(

@@ -337,14 +337,20 @@ def test_debian_licence_last_matching_stanza_wins(tmp_path: Path) -> None:
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
         "Files: *\nCopyright: someone\nLicense: GPL-3+\n\n"
         "Files: images/land/*\nCopyright: various\nLicense: public-domain\n\n"
-        "Files: images/land/bwerner*\n images/land/extra.jpg\nCopyright: B. W.\nLicense: CC-BY-SA-3.0\n",
+        "Files: images/land/bwerner*\n images/land/extra.jpg\nCopyright: B. W.\nLicense: CC-BY-SA-3.0\n\n"
+        "Files: src/fishes/fish1.jpg\nCopyright: F. D.\nLicense: public-domain\n\n"
+        "Files: src/fishes/*\nCopyright: many\nLicense: CC-BY-SA-4.0\n",
         encoding="utf-8",
     )
     stanzas = gather.debian_licences(tmp_path)
     assert gather.licence_for("usr/share/game/images/land/beach1.jpg", stanzas, "?") == "public-domain"
     assert gather.licence_for("usr/share/game/images/land/bwerner2@2x.jpg", stanzas, "?") == "CC-BY-SA-3.0"
     assert gather.licence_for("usr/share/game/other/extra.jpg", stanzas, "?") == "CC-BY-SA-3.0"
-    assert gather.licence_for("usr/share/game/icons/x.png", stanzas, "GPL (pkg)") == "GPL (pkg)"
+    assert gather.licence_for("usr/share/game/icons/x.png", stanzas, "?") == "GPL-3+"
+    assert gather.licence_for("x.png", [], "GPL (pkg)") == "GPL (pkg)"
+    # converted to webp and packed elsewhere: the stanza naming that one file still wins
+    assert gather.licence_for("bundle.rcc:app/src/fishes/fish1.webp", stanzas, "?") == "public-domain"
+    assert gather.licence_for("bundle.rcc:app/src/fishes/fish2.webp", stanzas, "?") == "CC-BY-SA-4.0"
 
 
 def test_gather_source_end_to_end_from_a_local_npm_tarball(tmp_path: Path) -> None:
