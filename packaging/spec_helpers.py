@@ -147,6 +147,8 @@ def is_pruned(dest: str) -> bool:
         return True  # Qt's own UI strings: the app is English only, and they are ~5 MB
     if path.name.lower() == "opengl32sw.dll":
         return True  # Windows software OpenGL (~20 MB): widgets paint with the raster engine
+    if path.name.lower().startswith("opencv_videoio_ffmpeg"):
+        return True  # Windows/macOS OpenCV's FFmpeg video plugin (~25 MB), loaded only by VideoCapture/Writer
     if _UNUSED_LIBRARY.match(str(path)):
         return True
     if path.name.startswith(UNUSED_QT_LIBS) and any(p.lower().startswith("qt") or p == "PySide6" for p in parts[:-1]):

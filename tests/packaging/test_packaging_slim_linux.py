@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,50 @@ def test_strip_works_on_copies_and_spares_vendored_libraries(slim_linux, tmp_pat
     assert Path(result[0][1]).stat().st_size < own.stat().st_size
     assert result[1] == binaries[1]
     assert log[0].startswith("slim: stripped 1 libraries")
+
+
+def _opencv_with_stubs(slim_linux, folder: Path) -> Path:
+    """A copy of the installed cv2 whose FFmpeg/OpenBLAS are the bundle's stubs (cv2 finds its libraries
+    through RPATH $ORIGIN/../opencv_python_headless.libs, so the copy loads the copied folder)."""
+    import cv2
+
+    package = Path(cv2.__file__).resolve().parent
+    libs = package.parent / "opencv_python_headless.libs"
+    extension = next(package.glob("cv2*.so"), None)
+    if extension is None or not libs.is_dir():
+        pytest.skip("not a manylinux opencv-python-headless install")
+    toc = [("cv2/" + extension.name, str(extension), "EXTENSION")]
+    toc += [(f"opencv_python_headless.libs/{lib.name}", str(lib), "BINARY") for lib in sorted(libs.iterdir())]
+    stubbed, log = slim_linux.stub_opencv_extras(toc, folder / "stubs")
+    assert len(log) >= 5 and all("-> stub of" in line for line in log)  # avcodec/format/util, swscale, openblas
+    shutil.copytree(package, folder / "site" / "cv2", ignore=shutil.ignore_patterns("__pycache__", "cv2*.so"))
+    (folder / "site" / "opencv_python_headless.libs").mkdir()
+    for dest, src, _ in stubbed:
+        shutil.copy(src, folder / "site" / dest)
+    return folder / "site"
+
+
+def test_the_engine_never_reaches_the_stubbed_opencv_libraries(slim_linux, tmp_path, photo_dir, standin_model):
+    """The engine's whole photo path (decode every supported kind, colorize, encode every output format)
+    with cv2 loading the stubs: a future engine change that needs FFmpeg or LAPACK fails here, from source."""
+    site = _opencv_with_stubs(slim_linux, tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{site}:{root}", "OMP_NUM_THREADS": "1"}
+    probe = subprocess.run([sys.executable, "-c", "import cv2; print(cv2.__file__)"], env=env, capture_output=True,
+                           text=True, check=True)
+    assert probe.stdout.strip() == str(site / "cv2" / "__init__.py")
+    for fmt in ("jpg", "png", "tiff", "webp"):
+        out = tmp_path / f"out-{fmt}"
+        run = subprocess.run(
+            [sys.executable, "-m", "engine.cli", str(photo_dir), "-o", str(out), "--format", fmt,
+             "--model", str(standin_model)],
+            env=env, cwd=root, capture_output=True, text=True, timeout=300,
+        )
+        assert "leaves out" not in run.stderr, run.stderr
+        assert run.returncode == 0, run.stderr
+        assert len(list(out.iterdir())) == len(list(photo_dir.iterdir()))
+
+    # The stubs are really in use: LAPACK through cv2 aborts with the symbol's name.
+    svd = "import cv2, numpy as np; cv2.SVDecomp(np.random.rand(200, 200))"
+    run = subprocess.run([sys.executable, "-c", svd], env=env, capture_output=True, text=True)
+    assert run.returncode != 0 and "from libopenblas" in run.stderr and "leaves out" in run.stderr

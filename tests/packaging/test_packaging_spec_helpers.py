@@ -74,6 +74,7 @@ def test_resource_datas_of_the_repository_include_the_app_icon(spec_helpers):
         "PySide6\\opengl32sw.dll",
         "PySide6/Qt/plugins/imageformats/qpdf.dll",
         "onnxruntime/capi/libonnxruntime.so.1.32.0",
+        "cv2/opencv_videoio_ffmpeg4100_64.dll",
     ],
 )
 def test_unused_qt_and_runtime_parts_are_pruned(spec_helpers, dest):
