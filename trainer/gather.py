@@ -265,9 +265,14 @@ def gather_source(src: Source, downloads: Path, log: Counter) -> list[Photo]:
                 continue
             rgb, transparent = photo_filter.to_rgb(image)
             verdict = photo_filter.judge(rgb, transparent)
-            log[verdict.reason.split(" (")[0]] += 1
             if not verdict.keep:
+                log[verdict.reason.split(" (")[0]] += 1
                 continue
+            packed = pack.fit_for_pack(rgb)
+            if min(packed.shape[:2]) < photo_filter.MIN_SHORT_SIDE:  # a panorama squeezed by the long-side cap
+                log["too small"] += 1
+                continue
+            log["photo"] += 1
             lic_path = rel.split(":", 1)[-1]
             photos.append(
                 Photo(
@@ -279,7 +284,7 @@ def gather_source(src: Source, downloads: Path, log: Counter) -> list[Photo]:
                     colourfulness=round(verdict.colourfulness, 1),
                     people=src.shows_people(rel),
                     dhash=photo_filter.dhash(rgb),
-                    jpeg=pack.encode_jpeg(pack.fit_for_pack(rgb)),
+                    jpeg=pack.encode_jpeg(packed),
                 )
             )
     return photos

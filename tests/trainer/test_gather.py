@@ -360,6 +360,8 @@ def test_gather_source_end_to_end_from_a_local_npm_tarball(tmp_path: Path) -> No
     cv2.imwrite(str(staging / "faces" / "anna.jpg"), cv2.cvtColor(photo_like(400, 300, 21), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(staging / "beach.jpg"), cv2.cvtColor(photo_like(500, 800, 22), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(staging / "logo.png"), drawing_like(300, 300))
+    # 1400 x 200 fits the pack's 768 px long side only at 110 px high: too small to crop from
+    cv2.imwrite(str(staging / "panorama.jpg"), cv2.cvtColor(photo_like(200, 1400, 24), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(staging / "icon.png"), cv2.cvtColor(photo_like(64, 64, 23), cv2.COLOR_RGB2BGR))
     (staging / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     (staging / "notes.txt").write_text("not an image", encoding="utf-8")
@@ -376,7 +378,7 @@ def test_gather_source_end_to_end_from_a_local_npm_tarball(tmp_path: Path) -> No
     assert by_name["1.0.0/package/assets/img/faces/anna.jpg"].people
     assert not by_name["1.0.0/package/assets/img/beach.jpg"].people
     assert by_name["1.0.0/package/assets/img/beach.jpg"].width == 800
-    assert log["error"] == 1 and log["drawing"] == 1 and log["too small"] == 1
+    assert log["error"] == 1 and log["drawing"] == 1 and log["too small"] == 2 and log["photo"] == 2
     assert (downloads / "extracted" / "npm" / "demo-template" / "1.0.0" / "package").is_dir()
 
     kept = gather.deduplicate(photos)
