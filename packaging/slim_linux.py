@@ -10,8 +10,9 @@
 2. Shared libraries that nothing kept in the bundle links (those only pruned Qt plugins or the stubbed
    libraries needed, e.g. the GTK theme plugin's system cairo/pango/glib) are left out, with their symlinks.
 3. Symbols are stripped from our own copies of unstripped libraries (libpython: 22 -> 5 MB), except the
-   auditwheel-vendored ones in ``*.libs/`` folders, which ``strip`` corrupts (their headers were rewritten by
-   patchelf: "ELF load command address/offset not page-aligned").
+   auditwheel-vendored ones (``*.libs/`` folders, hashed names), which ``strip`` can corrupt (patchelf rewrote
+   their headers: "ELF load command address/offset not page-aligned"); every stripped copy is checked for
+   that and the original kept if it fails.
 
 Needs readelf, nm, strip and a C compiler, as any Linux build machine has; without them the bundle is built
 unslimmed (and is then over budget). RECHROMA_SLIM=0 turns all of it off.
@@ -156,21 +157,46 @@ def _unstripped(path: Path) -> bool:
     return " .symtab " in out or " .debug_info " in out
 
 
+def load_segments_aligned(path: Path) -> bool:
+    """Whether every PT_LOAD segment's file offset and address agree modulo its alignment (what the loader
+    demands; ``strip`` breaks it on some patchelf-rewritten files)."""
+    out = subprocess.run(["readelf", "-l", "-W", str(path)], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if fields[:1] == ["LOAD"]:
+            offset, vaddr, align = int(fields[1], 16), int(fields[2], 16), int(fields[-1], 16)
+            if align > 1 and offset % align != vaddr % align:
+                return False
+    return True
+
+
+#: auditwheel's vendored libraries: in a ``<dist>.libs`` folder and/or named ``libfoo-<8 hex>.so...``.
+_VENDORED = re.compile(r"-[0-9a-f]{8}(\.so|[-.])")
+
+
 def strip_copies(binaries: list[tuple], out_dir: Path) -> tuple[list[tuple], list[str]]:
-    """Strip unstripped libraries (copies; never the venv's files), except auditwheel's ``*.libs/`` ones."""
-    result, before, after = [], 0, 0
+    """Strip unstripped libraries (copies; never the venv's files), except auditwheel-vendored ones; a copy
+    that ``strip`` leaves unloadable is replaced by the original."""
+    result, before, after, reverted = [], 0, 0, []
     for dest, src, kind in binaries:
-        if _parent(dest).endswith(".libs") or kind not in ("BINARY", "EXTENSION") or not _unstripped(Path(src)):
+        vendored = _parent(dest).endswith(".libs") or Path(src).parent.name.endswith(".libs")
+        vendored = vendored or bool(_VENDORED.search(_name(dest)))
+        if vendored or kind not in ("BINARY", "EXTENSION") or not _unstripped(Path(src)):
             result.append((dest, src, kind))
             continue
         target = out_dir / dest
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)
         subprocess.run(["strip", "--strip-unneeded", str(target)], check=True)
+        if not load_segments_aligned(target):
+            reverted.append(dest)
+            result.append((dest, src, kind))
+            continue
         before, after = before + Path(src).stat().st_size, after + target.stat().st_size
         result.append((dest, str(target), kind))
     stripped = sum(1 for (_, new, _), (_, old, _) in zip(result, binaries, strict=True) if new != old)
-    return result, [f"slim: stripped {stripped} libraries, {before / 2**20:.1f} -> {after / 2**20:.1f} MB"]
+    log = [f"slim: stripped {stripped} libraries, {before / 2**20:.1f} -> {after / 2**20:.1f} MB"]
+    return result, log + [f"slim: {dest} left unstripped (strip breaks its segment alignment)" for dest in reverted]
 
 
 def slim(binaries: list[tuple], datas: list[tuple], work: Path) -> tuple[list[tuple], list[tuple], list[str]]:

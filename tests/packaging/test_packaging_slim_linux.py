@@ -145,3 +145,26 @@ def test_the_engine_never_reaches_the_stubbed_opencv_libraries(slim_linux, tmp_p
     svd = "import cv2, numpy as np; cv2.SVDecomp(np.random.rand(200, 200))"
     run = subprocess.run([sys.executable, "-c", svd], env=env, capture_output=True, text=True)
     assert run.returncode != 0 and "from libopenblas" in run.stderr and "leaves out" in run.stderr
+
+
+def test_vendored_libraries_are_not_stripped_wherever_the_bundle_puts_them(slim_linux, tmp_path):
+    hashed = compile_library(tmp_path / "src", "libfoo-1a2b3c4d.so.1", "int foo(void){return 1;}")
+    result, _ = slim_linux.strip_copies([("libfoo-1a2b3c4d.so.1", str(hashed), "BINARY")], tmp_path / "out")
+    assert result[0][1] == str(hashed)
+
+
+def test_segment_check_catches_what_strip_does_to_a_patchelf_rewritten_library(slim_linux, tmp_path):
+    import numpy
+
+    vendored = sorted((Path(numpy.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*.so*"))
+    if not vendored:
+        pytest.skip("this numpy vendors no OpenBLAS")
+    assert slim_linux.load_segments_aligned(vendored[0])
+    copy = tmp_path / vendored[0].name
+    shutil.copy(vendored[0], copy)
+    subprocess.run(["strip", "--strip-unneeded", str(copy)], check=True)
+    if slim_linux.load_segments_aligned(copy):
+        pytest.skip("strip handles this numpy's OpenBLAS fine")
+    run = subprocess.run([sys.executable, "-c", f"import ctypes; ctypes.CDLL({str(copy)!r})"],
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "not page-aligned" in run.stderr  # the check predicts the loader's refusal
