@@ -14,6 +14,7 @@ exactly the batches an uninterrupted run would have, whatever ``num_workers`` is
 from __future__ import annotations
 
 import hashlib
+import signal
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -300,6 +301,9 @@ class WeightedStepBatchSampler(Sampler[list[tuple[int, int]]]):
 
 def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)  # workers already run in parallel; OpenCV's own pool would oversubscribe cores
+    # Ctrl-C reaches the whole process group: only the main process acts on it (finishes the step, saves,
+    # then shuts the workers down), so workers keep serving batches until then.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def train_loader(

@@ -80,7 +80,7 @@ def export_onnx(
     contract.check_scaling()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    generator = generator.eval().cpu()
+    generator = generator.eval().cpu().to(memory_format=torch.contiguous_format)
     fd, tmp_name = tempfile.mkstemp(prefix=out_path.name + ".", suffix=".tmp", dir=out_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -98,6 +98,8 @@ class Options:
     threads: int = 0
     #: Mixed precision on CUDA (autocast fp16 + GradScaler).
     amp: bool = True
+    #: NHWC tensors: about 1.4x less CPU time per step with oneDNN here, and what tensor cores prefer.
+    channels_last: bool = True
     #: Stop cleanly (saving last.pt) after this many minutes of wall-clock time; 0 = no limit.
     max_minutes: float = 0.0
 

@@ -77,6 +77,9 @@ class Trainer:
         ]
         self.opt_G = torch.optim.Adam([g for g in groups if g["params"]], lr=opts.lr, betas=BETAS[PRETRAIN])
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=opts.lr_d, betas=BETAS[GAN])
+        self.memory_format = torch.channels_last if opts.channels_last else torch.contiguous_format
+        self.G.to(memory_format=self.memory_format)
+        self.D.to(memory_format=self.memory_format)
         self.amp = opts.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.perceptual = (
@@ -121,8 +124,8 @@ class Trainer:
         o = self.opts
         self._mid_step = True  # a crash inside a step must not be saved as a consistent checkpoint
         nb = self.device.type == "cuda"
-        lum = batch["l"].to(self.device, non_blocking=nb)
-        ab = batch["ab"].to(self.device, non_blocking=nb)
+        lum = batch["l"].to(self.device, non_blocking=nb, memory_format=self.memory_format)
+        ab = batch["ab"].to(self.device, non_blocking=nb, memory_format=self.memory_format)
         phase = self.phase()
         self._set_optimiser_params(self.step)
         out: dict[str, float] = {}
@@ -165,7 +168,8 @@ class Trainer:
             parts = []
             for i in range(0, len(lum), batch_size):
                 with self._autocast():
-                    parts.append(self.G(lum[i : i + batch_size].to(self.device)).float().cpu())
+                    x = lum[i : i + batch_size].to(self.device, memory_format=self.memory_format)
+                    parts.append(self.G(x).float().cpu())
             return torch.cat(parts).numpy()
         finally:
             self.G.train()

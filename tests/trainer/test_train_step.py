@@ -230,23 +230,24 @@ def test_max_minutes_stops_early_and_saves(pack: Path, tmp_path: Path) -> None:
     assert load_checkpoint(out / "last.pt")["step"] == 1
 
 
-def test_sigterm_saves_and_exits_cleanly(pack: Path, tmp_path: Path) -> None:
+def test_interrupt_saves_and_exits_cleanly_with_workers(pack: Path, tmp_path: Path) -> None:
+    """SIGINT/SIGTERM (same handler): finish the step, save last.pt, exit 0."""
     out = tmp_path / "run"
-    args = _cli_args(pack, out, pretrain_steps=100000, val_every=100000, log_every=1)
+    args = _cli_args(pack, out, pretrain_steps=100000, val_every=100000, log_every=1, num_workers=1)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "trainer.train", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not _logged_steps(out / "metrics.csv"):
             time.sleep(0.2)
         assert _logged_steps(out / "metrics.csv"), "training did not start"
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C: the DataLoader worker gets it too
         output = proc.communicate(timeout=120)[0].decode()
     finally:
         proc.kill()
     assert proc.returncode == 0, output
-    assert "SIGTERM" in output
+    assert "SIGINT" in output
     assert 1 <= load_checkpoint(out / "last.pt")["step"] < 100000
 
 
