@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -29,7 +30,7 @@ from trainer.dataset import (
 )
 from trainer.degrade import Degrader
 from trainer.losses import lab_norm_to_rgb
-from trainer.options import Options
+from trainer.options import Options, add_option_flags, load_config, make_options, options_from_args
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -253,3 +254,34 @@ def test_interrupt_saves_and_exits_cleanly_with_workers(pack: Path, tmp_path: Pa
 
 def _logged_steps(path: Path) -> bool:
     return path.is_file() and len(path.read_text().splitlines()) > 1
+
+
+WEIGHTS = REPO / "work" / "weights" / "mobilenet_v2-b0353104.pth"
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="ImageNet weights not downloaded (work/weights)")
+def test_perceptual_loss_joins_the_step(pack: Path) -> None:
+    opts = tiny_options(pack, pack.parent / "run", lambda_perceptual=1.0, encoder_weights=str(WEIGHTS))
+    trainer = train.Trainer(opts)
+    batch = next(iter(train_loader(TrainCrops(open_source(pack), opts), opts, 0, 1)))
+    out = trainer.train_step(batch)
+    assert out["loss_perceptual"] > 0
+
+
+def test_config_file_and_overrides(tmp_path: Path) -> None:
+    config = REPO / "trainer" / "configs" / "rechroma-v1.toml"
+    opts = make_options(load_config(config))
+    assert opts.crop_size % 32 == 0 and opts.lambda_l1 == 100.0 and opts.decoder_channels[0] == 256
+    parser = argparse.ArgumentParser()
+    add_option_flags(parser)
+    args = parser.parse_args(["--crop-size", "128", "--pretrained", "false", "--decoder-convs", "1,1,1,1,1"])
+    opts = options_from_args(args, config)
+    assert (opts.crop_size, opts.pretrained, opts.decoder_convs) == (128, False, (1, 1, 1, 1, 1))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data]\ncrop_sise = 192\n")
+    with pytest.raises(ValueError, match="crop_sise"):
+        load_config(bad)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        options_from_args(parser.parse_args(["--crop-size", "100"]), config)
+    with pytest.raises(ValueError, match="pretrained"):
+        options_from_args(parser.parse_args(["--pretrained", "maybe"]), config)
