@@ -2,7 +2,7 @@
 
 Both sides import this one module so that a train/infer mismatch (the classic silent bug of colorization)
 cannot happen: the trainer builds its (L, ab) pairs with these functions and the engine undoes them with
-the same constants. OpenCV does the colour maths (sRGB companding, D65 white); we only fix the ranges.
+the same constants and the same (exact CIE) formulas.
 """
 
 from __future__ import annotations
@@ -17,26 +17,53 @@ L_RANGE = 50.0
 AB_SCALE = 110.0
 
 
+#: sRGB (D65) linear RGB -> XYZ, and the D65 white OpenCV uses, so a*b* agree with cv2's Lab.
+_RGB_TO_XYZ = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]], np.float32
+)
+_WHITE = np.array([0.950456, 1.0, 1.088754], np.float32)
+_EPSILON = 216.0 / 24389.0
+_KAPPA = 24389.0 / 27.0
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """The exact sRGB transfer function (OpenCV's float path uses a coarse spline: up to 0.19 L* off)."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _lab_f(t: np.ndarray) -> np.ndarray:
+    return np.where(t > _EPSILON, np.cbrt(t), (_KAPPA * t + 16.0) / 116.0).astype(np.float32)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB in [0, 1] (H, W, 3, float32) to CIE Lab (L in [0, 100], a*b* about +-128), float32."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    """sRGB in [0, 1] (..., 3) to CIE Lab (L in [0, 100], a*b* about +-128), float32, by the CIE formulas.
+
+    Exact rather than cv2.cvtColor so that the trainer's L* is bit-for-bit the L* the engine computes from
+    the user's photo (engine.pipeline.lightness_of implements the same formula with lookup tables).
+    """
+    xyz = srgb_to_linear(rgb) @ _RGB_TO_XYZ.T / _WHITE
+    fx, fy, fz = (_lab_f(xyz[..., i]) for i in range(3))
+    lightness = np.where(xyz[..., 1] > _EPSILON, 116.0 * fy - 16.0, _KAPPA * xyz[..., 1])
+    return np.stack([lightness, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1).astype(np.float32)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """CIE Lab to sRGB, float32, *not* clipped: callers decide how to bring colours into gamut."""
+    """CIE Lab to sRGB [0, 1], float32. OpenCV's inverse is exact to 0.02 of an 8-bit level; it clips to
+    [0, 1], so callers that care about gamut (the engine) bring chroma into gamut before calling it."""
     lab = np.ascontiguousarray(lab, dtype=np.float32)
     return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
 
 
 def rgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
     """L* of an sRGB image in [0, 1]: what a colour or tinted scan is reduced to before colorizing."""
-    return rgb_to_lab(rgb)[..., 0]
+    y = srgb_to_linear(rgb) @ _RGB_TO_XYZ[1]
+    return np.where(y > _EPSILON, 116.0 * np.cbrt(y) - 16.0, _KAPPA * y).astype(np.float32)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
-    """Float image in [0, 1] to uint8 with rounding (cv2 saturates, so out-of-range values clip)."""
-    return cv2.convertScaleAbs(np.asarray(x, dtype=np.float32), alpha=255.0)
+    """Float image in [0, 1] to uint8, clipped and rounded."""
+    return (np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def normalize_l(lightness: np.ndarray) -> np.ndarray:

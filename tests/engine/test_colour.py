@@ -54,3 +54,19 @@ def test_primaries_fit_the_network_range() -> None:
     ab = colour.normalize_ab(colour.rgb_to_lab(cube.astype(np.float32))[..., 1:])
     assert np.abs(ab).max() < 1.0
     assert np.abs(ab).max() > 0.9
+
+
+def test_trainer_and_engine_compute_the_same_lightness() -> None:
+    """The trainer's L* (colour.rgb_to_lab on float crops) must equal the engine's (lightness_of on pixels)."""
+    from engine.pipeline import lightness_of
+
+    rng = np.random.default_rng(7)
+    pixels = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+    engine_l = lightness_of(pixels)
+    trainer_l = colour.rgb_to_lab(pixels.astype(np.float32) / 255.0)[..., 0]
+    np.testing.assert_allclose(trainer_l, engine_l, atol=1e-3)
+    np.testing.assert_allclose(colour.rgb_to_lightness(pixels.astype(np.float32) / 255.0), engine_l, atol=1e-3)
+
+
+def test_to_uint8_clips_out_of_range_values() -> None:
+    assert colour.to_uint8(np.array([-0.2, 0.5, 1.3])).tolist() == [0, 128, 255]
