@@ -391,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         device = configure_runtime(opts)
         trainer = Trainer(opts, device)
         if args.resume and last.exists():
-            state = load_checkpoint(last, map_location=device)
+            # Load on the CPU: RNG states must stay CPU tensors; load_state_dict moves weights to the device.
+            state = load_checkpoint(last, map_location="cpu")
             changed = option_differences(Options(**_as_options(state["options"])), opts)
             if changed:
                 print(f"note: options changed since the checkpoint: {changed}", file=sys.stderr)
