@@ -232,7 +232,7 @@ def candidates(src: Source, root: Path) -> Iterator[tuple[str, np.ndarray | Exce
                     inner = entry.path
                     if not inner.lower().endswith(IMAGE_SUFFIXES):
                         continue
-                    if not photo_filter_match(inner, src.rcc_include, src.rcc_exclude):
+                    if not src.wants_inside_rcc(inner):
                         continue
                     try:
                         yield f"{rel}:{inner}", _decode(bundle.read(entry))
@@ -245,13 +245,6 @@ def candidates(src: Source, root: Path) -> Iterator[tuple[str, np.ndarray | Exce
                     yield f"{rel}#frame{index}", frame
         except (ValueError, RccError, OSError) as exc:
             yield rel, exc
-
-
-def photo_filter_match(path: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    low = path.lower()
-    return any(fnmatch.fnmatchcase(low, g.lower()) for g in include) and not any(
-        fnmatch.fnmatchcase(low, g.lower()) for g in exclude
-    )
 
 
 def gather_source(src: Source, downloads: Path, log: Counter) -> list[Photo]:

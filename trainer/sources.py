@@ -8,7 +8,8 @@ package root) of candidate images, and which of them show people. The filters in
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from typing import Literal
 
 Registry = Literal["deb", "pypi", "npm"]
@@ -30,8 +31,20 @@ DENY_LIST: frozenset[str] = frozenset(
         "@vladmandic/face-api",
         "scikit-image",
         "scikit-learn",
+        # the same sample images under Debian's names
+        "python3-skimage",
+        "python3-skimage-lib",
+        "python-skimage-doc",
+        "python3-sklearn",
+        "python3-sklearn-lib",
+        "python-sklearn-doc",
     }
 )
+
+
+def _canonical(name: str) -> str:
+    """PyPI-style normalisation, so scikit_image and Scikit.Image hit the same deny entry."""
+    return re.sub(r"[-_.]+", "-", name.strip().lower())
 
 
 class DeniedSourceError(ValueError):
@@ -40,7 +53,7 @@ class DeniedSourceError(ValueError):
 
 def check_allowed(package: str) -> None:
     """Raise DeniedSourceError for a deny-listed package (any registry, any case)."""
-    if package.strip().lower() in DENY_LIST:
+    if _canonical(package) in {_canonical(d) for d in DENY_LIST}:
         raise DeniedSourceError(f"{package} is reserved for evaluation and must not be used for training")
 
 
@@ -58,7 +71,6 @@ class Source:
     rcc_exclude: tuple[str, ...] = ()
     video_frames: int = 4  # frames taken, evenly spaced, from each video candidate
     notes: str = ""
-    tags: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         check_allowed(self.package)
@@ -67,6 +79,9 @@ class Source:
 
     def wants(self, path: str) -> bool:
         return _match(path, self.include) and not _match(path, self.exclude)
+
+    def wants_inside_rcc(self, inner_path: str) -> bool:
+        return _match(inner_path, self.rcc_include) and not _match(inner_path, self.rcc_exclude)
 
     def shows_people(self, path: str) -> bool:
         return _match(path, self.people)

@@ -320,7 +320,7 @@ def test_shrink_to_fit_spares_people_photos() -> None:
 
 
 def test_deny_list_is_enforced_everywhere() -> None:
-    for name in ("kphotoalbum", "opencv-doc", "@vladmandic/face-api", "scikit-image", "Palapeli-Data"):
+    for name in ("kphotoalbum", "opencv-doc", "@vladmandic/face-api", "scikit_image", "Palapeli-Data", "libdlib19.1"):
         with pytest.raises(DeniedSourceError):
             check_allowed(name)
     with pytest.raises(DeniedSourceError):
