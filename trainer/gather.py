@@ -293,6 +293,8 @@ def deduplicate(photos: list[Photo]) -> list[Photo]:
     for g, p in zip(groups, photos, strict=True):
         if g not in best or p.width * p.height > best[g].width * best[g].height:
             best[g] = p
+    for g, p in zip(groups, photos, strict=True):  # a copy flagged as people anywhere keeps the flag
+        best[g].people = best[g].people or p.people
     kept = sorted(best.values(), key=lambda p: (p.source, p.name))
     similar = photo_filter.group_near_duplicates([p.dhash for p in kept], SIMILAR_HAMMING)
     size = Counter(similar)
@@ -356,12 +358,24 @@ def write_manifest(path: Path, photos: list[Photo]) -> None:
 
 
 def write_photos(folder: Path, photos: list[Photo]) -> None:
-    """The pack-sized JPEGs as files, for looking at what was kept."""
-    for p in photos:
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", p.name)[-150:]
-        target = folder / p.source / f"{safe}.jpg"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(p.jpeg)
+    """The pack-sized JPEGs as files, for looking at what was kept; replaces the folder a previous run wrote."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    try:
+        for p in photos:
+            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", p.name)[-150:]
+            target = fresh / re.sub(r"[^A-Za-z0-9._-]+", "_", p.source) / f"{safe}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(p.jpeg)
+        old = folder.with_name(folder.name + ".old")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            folder.rename(old)
+        fresh.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
 
 
 def contact_sheet(photos: list[Photo], path: Path, cell: int = 128, columns: int = 16) -> None:

@@ -221,13 +221,15 @@ def test_deduplicate_keeps_largest_copy_and_weights_people() -> None:
     a = photo_like(480, 640, seed=7)
     kept = gather.deduplicate(
         [
-            photo("small.jpg", cv2.resize(a, (320, 240), interpolation=cv2.INTER_AREA), False),
+            photo("small.jpg", cv2.resize(a, (320, 240), interpolation=cv2.INTER_AREA), True),
             photo("large.jpg", a, False),
             photo("person.jpg", photo_like(480, 640, seed=8), True),
+            photo("beach.jpg", photo_like(480, 640, seed=11), False),
         ]
     )
-    assert [p.name for p in kept] == ["large.jpg", "person.jpg"]
-    assert kept[1].weight == pytest.approx(gather.PEOPLE_WEIGHT * kept[0].weight)
+    assert [p.name for p in kept] == ["beach.jpg", "large.jpg", "person.jpg"]
+    assert kept[1].people, "the small copy showed people: the kept large copy must say so too"
+    assert kept[2].weight == pytest.approx(gather.PEOPLE_WEIGHT * kept[0].weight)
 
 
 # ---------------------------------------------------------------- split
@@ -400,3 +402,15 @@ def test_video_frames_are_spread_through_the_clip(tmp_path: Path) -> None:
     frames = list(gather.video_frames(path, 4))
     assert [index for index, _ in frames] == [5, 15, 25, 35]
     assert [int(frame.mean()) for _, frame in frames] == pytest.approx([30, 90, 150, 210], abs=3)
+
+
+def test_write_photos_replaces_what_an_earlier_run_left(tmp_path: Path) -> None:
+    def photo(name: str) -> gather.Photo:
+        return gather.Photo("@scope/pkg", name, "MIT", 10, 10, 30.0, False, 0, jpeg_bytes(photo_like(20, 20)))
+
+    folder = tmp_path / "photos"
+    gather.write_photos(folder, [photo("1.0/a.jpg"), photo("1.0/b.jpg")])
+    gather.write_photos(folder, [photo("1.0/b.jpg")])
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.jpg"))
+    assert files == ["_scope_pkg/1.0_b.jpg.jpg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
