@@ -9,11 +9,18 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import colour
+from trainer.delta_e import ciede2000_ab
 from trainer.networks.mobilenet_v2 import load_pretrained
 
 
 def l1_loss(pred_ab: torch.Tensor, true_ab: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(pred_ab.float(), true_ab.float())
+
+
+def de00_loss(l_norm: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> torch.Tensor:
+    """Mean CIEDE2000 between prediction and truth sharing the input's L* (normalised tensors in)."""
+    lightness = l_norm.float() * colour.L_RANGE + colour.L_CENTER
+    return ciede2000_ab(lightness, pred_ab.float() * colour.AB_SCALE, true_ab.float() * colour.AB_SCALE).mean()
 
 
 def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

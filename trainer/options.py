@@ -64,6 +64,9 @@ class Options:
     disc_channels: int = 64
     gan_loss: str = "lsgan"  # or "hinge"
     lambda_l1: float = 100.0
+    #: Mean CIEDE2000 (trainer.delta_e, in Lab units) between predicted and true colours: the judged distance,
+    #: whose optimum under doubt is "stay near neutral" rather than L1's sepia median. 0 = off.
+    lambda_de00: float = 0.0
     lambda_gan: float = 1.0
     #: Perceptual loss on ImageNet MobileNetV2 features of the Lab->sRGB images; 0 = off.
     lambda_perceptual: float = 0.0

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from trainer import report
 from trainer.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, open_source, train_loader
-from trainer.losses import PerceptualLoss, d_loss, g_gan_loss, l1_loss
+from trainer.losses import PerceptualLoss, d_loss, de00_loss, g_gan_loss, l1_loss
 from trainer.networks import PatchDiscriminator, UNetGenerator
 from trainer.options import Options, add_option_flags, option_differences, options_from_args
 
@@ -143,6 +143,11 @@ class Trainer:
         with self._autocast():
             loss_l1 = l1_loss(fake, ab)
             total = o.lambda_l1 * loss_l1
+            if o.lambda_de00 > 0:
+                # L* is shared, so only chroma and hue count (the degraded input L changes nothing here).
+                loss_de = de00_loss(lum, fake, ab)
+                total = total + o.lambda_de00 * loss_de
+                out["loss_de00"] = loss_de.item()
             if self.perceptual is not None:
                 loss_p = self.perceptual(lum, fake, ab)
                 total = total + o.lambda_perceptual * loss_p

@@ -203,7 +203,8 @@ def test_lab_to_rgb_for_the_perceptual_loss_matches_engine_colour() -> None:
 
 def _cli_args(pack: Path, out: Path, **changes) -> list[str]:
     values = dict(data=pack, out=out, pretrained="false", crop_size=64, batch_size=2, num_workers=0,
-                  decoder_channels="32,24,16,16,8", pretrain_steps=2, gan_steps=1, log_every=1, val_every=2,
+                  decoder_channels="32,24,16,16", decoder_convs="1,1,1,1",
+                  pretrain_steps=2, gan_steps=1, log_every=1, val_every=2,
                   sample_every=2, checkpoint_every=1, best_metric="val_l1", threads=1)
     values.update(changes)
     return [a for k, v in values.items() for a in ("--" + k.replace("_", "-"), str(v))]
@@ -271,12 +272,12 @@ def test_perceptual_loss_joins_the_step(pack: Path) -> None:
 def test_config_file_and_overrides(tmp_path: Path) -> None:
     config = REPO / "trainer" / "configs" / "rechroma-v1.toml"
     opts = make_options(load_config(config))
-    assert opts.crop_size % 32 == 0 and opts.lambda_l1 == 100.0 and opts.decoder_channels[0] == 256
+    assert opts.crop_size % 32 == 0 and opts.lambda_de00 == 1.0 and opts.decoder_channels == (192, 96, 48, 32)
     parser = argparse.ArgumentParser()
     add_option_flags(parser)
-    args = parser.parse_args(["--crop-size", "128", "--pretrained", "false", "--decoder-convs", "1,1,1,1,1"])
+    args = parser.parse_args(["--crop-size", "128", "--pretrained", "false", "--decoder-convs", "1,1,1,2"])
     opts = options_from_args(args, config)
-    assert (opts.crop_size, opts.pretrained, opts.decoder_convs) == (128, False, (1, 1, 1, 1, 1))
+    assert (opts.crop_size, opts.pretrained, opts.decoder_convs) == (128, False, (1, 1, 1, 2))
     bad = tmp_path / "bad.toml"
     bad.write_text("[data]\ncrop_sise = 192\n")
     with pytest.raises(ValueError, match="crop_sise"):
@@ -285,3 +286,16 @@ def test_config_file_and_overrides(tmp_path: Path) -> None:
         options_from_args(parser.parse_args(["--crop-size", "100"]), config)
     with pytest.raises(ValueError, match="pretrained"):
         options_from_args(parser.parse_args(["--pretrained", "maybe"]), config)
+
+
+def test_de00_loss_term_is_logged_and_lowers_the_colour_error() -> None:
+    opts = Options(pretrained=False, crop_size=64, batch_size=2, decoder_channels=(32, 24, 16, 16),
+                   decoder_convs=(1, 1, 1, 1), lambda_l1=1.0, lambda_de00=1.0, warmup_steps=0, lr=1e-3,
+                   pretrain_steps=100, threads=1, num_workers=0)
+    trainer = train.Trainer(opts)
+    gen = torch.Generator().manual_seed(0)
+    batch = {"l": torch.rand(2, 1, 64, 64, generator=gen) * 2 - 1, "ab": torch.full((2, 2, 64, 64), 0.3)}
+    first = trainer.train_step(batch)
+    for _ in range(15):
+        last = trainer.train_step(batch)
+    assert "loss_de00" in first and last["loss_de00"] < first["loss_de00"]

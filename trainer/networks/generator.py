@@ -71,8 +71,11 @@ class UNetGenerator(nn.Module):
         freeze_encoder_stages: int = 0,
     ) -> None:
         super().__init__()
-        if len(decoder_channels) != 5 or len(decoder_convs) != 5:
-            raise ValueError("decoder_channels and decoder_convs need 5 entries (strides 16, 8, 4, 2, 1)")
+        if len(decoder_channels) not in (4, 5) or len(decoder_convs) != len(decoder_channels):
+            raise ValueError(
+                "decoder_channels and decoder_convs need 5 entries (strides 16, 8, 4, 2, 1), or 4 to stop at "
+                "stride 2 and upsample the chroma (cheaper; the engine upsamples a*b* to full size anyway)"
+            )
         if pretrained:
             if encoder_weights is None:
                 raise ValueError("pretrained=True needs encoder_weights (path to mobilenet_v2-b0353104.pth)")
@@ -88,7 +91,8 @@ class UNetGenerator(nn.Module):
         self.register_buffer("in_scale", 0.5 / std, persistent=False)
         self.register_buffer("in_bias", (0.5 - mean) / std, persistent=False)
 
-        skip_channels = (*reversed(STAGE_CHANNELS[:-1]), 1)  # strides 16, 8, 4, 2, then L itself at 1
+        # strides 16, 8, 4, 2, then L itself at 1 (only with a 5-stage decoder)
+        skip_channels = (*reversed(STAGE_CHANNELS[:-1]), 1)[: len(decoder_channels)]
         stages = []
         channels = STAGE_CHANNELS[-1]
         for out, convs, skip in zip(decoder_channels, decoder_convs, skip_channels, strict=True):
@@ -139,11 +143,14 @@ class UNetGenerator(nn.Module):
             x = module(x)
             if i in STAGE_ENDS[:-1]:
                 skips.append(x)
-        skips = [*reversed(skips), l_norm]
+        skips = [*reversed(skips), l_norm][: len(self.decoder)]
         for stage, skip in zip(self.decoder, skips, strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
-        return torch.tanh(self.head(x)) * self.output_scale
+        ab = torch.tanh(self.head(x)) * self.output_scale
+        if ab.shape[-2:] != l_norm.shape[-2:]:  # a 4-stage decoder ends at stride 2: chroma is smooth
+            ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+        return ab
 
 
 def count_parameters(module: nn.Module) -> int:
