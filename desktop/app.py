@@ -37,7 +37,12 @@ def binding_problem() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if "--self-test" in argv:  # same flag as the bundle's: verify an install without a screen
+        from desktop import selftest
+
+        return selftest.main([a for a in argv if a != "--self-test"])
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     problem = binding_problem()
     if problem:
