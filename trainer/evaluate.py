@@ -36,6 +36,18 @@ def find_photos(folders: list[Path]) -> list[Path]:
     return found
 
 
+def unpack_split(pack: Path, split: int, folder: Path) -> list[Path]:
+    """Write the pack's photos of one split (1 = val) as JPEG files, so they go through the engine's decoder."""
+    data = np.load(pack)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in np.flatnonzero(data["split"] == split):
+        path = folder / f"{i:04d}-{Path(str(data['name'][i])).stem}.jpg"
+        path.write_bytes(data["jpeg"][data["offsets"][i] : data["offsets"][i + 1]].tobytes())
+        paths.append(path)
+    return paths
+
+
 def load_truth(path: Path, max_side: int):
     """The photo as 8-bit sRGB, downscaled so metrics stay cheap on big scans; None if grey already."""
     photo = read_photo(path)
@@ -153,9 +165,11 @@ def evaluate(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rechroma-eval", description=__doc__)
-    parser.add_argument("folders", nargs="+", type=Path, help="folders (or files) of colour photos")
+    parser.add_argument("folders", nargs="*", type=Path, help="folders (or files) of colour photos")
+    parser.add_argument("--pack", type=Path, default=None, help="also judge the val split of this training pack")
     parser.add_argument("--model", type=Path, default=None, help="generator to judge (default: shipped model)")
-    parser.add_argument("--baseline", type=Path, default=None, help="L1-only generator to compare against")
+    parser.add_argument("--baseline", type=Path, default=None, help="generator without the GAN phase, to compare")
+    parser.add_argument("--baseline-name", default="L1 only", help="how the table names the baseline")
     parser.add_argument("--render-size", type=int, default=None)
     parser.add_argument("--max-side", type=int, default=768, help="photos are judged at this long side")
     parser.add_argument("--limit", type=int, default=None, help="judge only the first N photos")
@@ -163,13 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Evaluation")
     args = parser.parse_args(argv)
 
-    photos = find_photos(args.folders)[: args.limit]
+    photos = find_photos(args.folders)
+    if args.pack is not None:
+        photos += unpack_split(args.pack, 1, args.out / "val-photos")
+    photos = photos[: args.limit]
     if not photos:
         print("no photos found", file=sys.stderr)
         return 2
     models: dict[str, Generator] = {}
     if args.baseline is not None:
-        models["L1 only"] = Generator(args.baseline, device="cpu")
+        models[args.baseline_name] = Generator(args.baseline, device="cpu")
     main_model = Generator(args.model, device="cpu")
     models[f"{main_model.name}"] = main_model
     start = time.perf_counter()
