@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from trainer.metrics import colourfulness
+from trainer.photo_filter import DUPLICATE_HAMMING, dhash, hamming, judge
 
 DEBIAN = ["kphotoalbum", "opencv-doc", "palapeli-data", "gnome-control-center-data", "labelme-examples",
           "libdlib19.1"]
@@ -68,20 +68,7 @@ def fetch(downloads: Path) -> Path:
     return tree
 
 
-def looks_photographic(image: np.ndarray) -> bool:
-    """Masks, diagrams and logos have few distinct colours; photographs have thousands even when small."""
-    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA) // 8
-    return len(np.unique(small.reshape(-1, 3), axis=0)) > 400
-
-
-def dhash(image: np.ndarray) -> int:
-    """Difference hash: near-identical photos (stereo pairs, re-encodes) get hashes a few bits apart."""
-    grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (9, 8), interpolation=cv2.INTER_AREA)
-    bits = (grey[:, 1:] > grey[:, :-1]).flatten()
-    return int("".join("1" if b else "0" for b in bits), 2)
-
-
-def build(tree: Path, out: Path, min_side: int = 200, min_colourfulness: float = 15.0) -> list[dict]:
+def build(tree: Path, out: Path, min_side: int = 200) -> list[dict]:
     rows, seen, hashes = [], set(), []
     for package, folder in PHOTO_FOLDERS:
         for path in sorted((tree / folder).rglob("*")):
@@ -92,11 +79,13 @@ def build(tree: Path, out: Path, min_side: int = 200, min_colourfulness: float =
             image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
             if digest in seen or image is None or min(image.shape[:2]) < min_side:
                 continue
-            cf = colourfulness(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-            if cf < min_colourfulness or not looks_photographic(image):
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            verdict = judge(rgb)  # the trainer's own photo-vs-drawing filter: masks and diagrams go
+            if not verdict.keep:
                 continue
-            hash_ = dhash(image)
-            if any(bin(hash_ ^ h).count("1") <= 6 for h in hashes):
+            cf = verdict.colourfulness
+            hash_ = dhash(rgb)
+            if any(hamming(hash_, h) <= DUPLICATE_HAMMING for h in hashes):
                 continue
             hashes.append(hash_)
             seen.add(digest)

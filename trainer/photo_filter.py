@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from trainer import metrics
+
 MIN_SHORT_SIDE = 160
 MIN_COLOURFULNESS = 15.0
 DUPLICATE_HAMMING = 5
@@ -57,11 +59,7 @@ def downscale(rgb: np.ndarray, long_side: int) -> np.ndarray:
 
 def colourfulness(rgb: np.ndarray) -> float:
     """Hasler & Suesstrunk (2003) colourfulness M on a 256-px copy; ~0 for grey, >15 for colour photos."""
-    small = downscale(rgb, 256).astype(np.float32)
-    r, g, b = small[..., 0], small[..., 1], small[..., 2]
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    return metrics.colourfulness(downscale(rgb, 256))
 
 
 def flat_fraction(rgb: np.ndarray) -> float:
