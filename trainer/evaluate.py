@@ -77,6 +77,23 @@ def run_model(generator: Generator, photo, grey: np.ndarray, render_size: int | 
     return rendered
 
 
+def strength_sweep(photos: list[Path], generator: Generator, strengths: list[float], *, max_side: int = 768,
+                   render_size: int | None = None) -> dict[str, list[dict]]:
+    """Metrics at several colour strengths from one cached prediction per photo: calibrates a chroma gain."""
+    results: dict[str, list[dict]] = {f"strength {s:g}": [] for s in strengths}
+    for path in photos:
+        try:
+            photo, truth = load_truth(path, max_side)
+        except PhotoError:
+            continue
+        grey = make_grey(truth)
+        prediction = colorize(dataclasses.replace(photo, pixels=grey, alpha=None, exif=None), generator,
+                              render_size=render_size)
+        for s in strengths:
+            results[f"strength {s:g}"].append(metrics.image_scores(prediction.render(s), truth))
+    return results
+
+
 def summarise(rows: list[dict]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}
 
@@ -175,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="judge only the first N photos")
     parser.add_argument("--out", type=Path, default=Path("work/eval"), help="folder for report.md + sheet.png")
     parser.add_argument("--title", default="Evaluation")
+    parser.add_argument("--strengths", default=None,
+                        help="comma-separated colour strengths: print the model's metrics at each (calibration)")
     args = parser.parse_args(argv)
 
     photos = find_photos(args.folders)
@@ -189,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         models[args.baseline_name] = Generator(args.baseline, device="cpu")
     main_model = Generator(args.model, device="cpu")
     models[f"{main_model.name}"] = main_model
+    if args.strengths:
+        sweep = strength_sweep(photos, main_model, [float(s) for s in args.strengths.split(",")],
+                               max_side=args.max_side, render_size=args.render_size)
+        grey_rows = evaluate(photos, {}, max_side=args.max_side, progress=False)["grey"]
+        print(markdown_table({"grey": grey_rows, **sweep}, f"{args.title}: strength sweep"))
     start = time.perf_counter()
     results = evaluate(photos, models, render_size=args.render_size, max_side=args.max_side,
                        sheet=args.out / "sheet.png")

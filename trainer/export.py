@@ -157,13 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="rechroma", help="model name shown in the app (default: rechroma)")
     parser.add_argument("--version", default="1", help="model version (default: 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--chroma-gain", type=float, default=1.0,
+                        help="scale a*b* by this factor, calibrated on the val split (rechroma-eval --strengths)")
     args = parser.parse_args(argv)
     if args.out.exists() and not args.overwrite:
         print(f"export: {args.out} exists (pass --overwrite to replace it)", file=sys.stderr)
         return 2
     try:
         generator, state = generator_from_checkpoint(args.checkpoint)
-        result = export_onnx(generator, args.out, contract_from_state(state, args.name, args.version))
+        generator.chroma_gain = args.chroma_gain
+        contract = contract_from_state(state, args.name, args.version)
+        contract.extra["chroma_gain"] = args.chroma_gain
+        result = export_onnx(generator, args.out, contract)
     except (ExportError, FileNotFoundError, ValueError, KeyError) as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 1

@@ -59,3 +59,12 @@ def test_pack_val_split_is_judged(standin_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "eval"
     assert evaluate.main(["--pack", str(pack), "--model", str(standin_model), "--out", str(out)]) == 0
     assert "(2 photos)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_strength_sweep_orders_colourfulness(standin_model: Path, tmp_path: Path) -> None:
+    from engine.model import Generator
+
+    photos = _write_photos(tmp_path / "photos", 2)
+    sweep = evaluate.strength_sweep(photos, Generator(standin_model), [0.0, 1.0, 2.0])
+    cf = {name: np.mean([r["cf_pred"] for r in rows]) for name, rows in sweep.items()}
+    assert cf["strength 0"] < 1.0 < cf["strength 1"] < cf["strength 2"]

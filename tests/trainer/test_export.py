@@ -104,3 +104,23 @@ def test_export_command_from_a_checkpoint(tmp_path: Path, capsys: pytest.Capture
     assert export.main([str(tmp_path / "best.pt"), str(out)]) == 2  # exists: not replaced
     assert out.stat().st_mtime_ns == before
     assert export.main([str(tmp_path / "missing.pt"), str(tmp_path / "x.onnx")]) == 1
+
+
+def test_export_chroma_gain_scales_the_output(tmp_path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from engine.contract import ModelContract
+    from trainer.export import export_onnx
+    from trainer.networks import UNetGenerator
+
+    torch.manual_seed(0)
+    generator = UNetGenerator(pretrained=False, decoder_channels=(32, 24, 16, 16), decoder_convs=(1, 1, 1, 1)).eval()
+    lum = np.random.default_rng(0).uniform(-1, 1, (1, 1, 64, 96)).astype(np.float32)
+    outputs = []
+    for gain in (1.0, 1.5):
+        generator.chroma_gain = gain
+        path = tmp_path / f"gain{gain}.onnx"
+        export_onnx(generator, path, ModelContract(model_name="t"))
+        outputs.append(ort.InferenceSession(str(path)).run(["ab"], {"L": lum})[0])
+    np.testing.assert_allclose(outputs[1], 1.5 * outputs[0], rtol=1e-4, atol=1e-5)

@@ -101,6 +101,8 @@ class UNetGenerator(nn.Module):
         self.decoder = nn.ModuleList(stages)
         self.head = nn.Conv2d(channels, 2, 1)
         self.output_scale = float(output_scale)
+        #: Global a*b* gain calibrated on the val split after training (set by the export, not trained).
+        self.chroma_gain = 1.0
         self.frozen_stages = 0
         self.freeze_encoder_stages(freeze_encoder_stages)
 
@@ -147,7 +149,7 @@ class UNetGenerator(nn.Module):
         for stage, skip in zip(self.decoder, skips, strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
-        ab = torch.tanh(self.head(x)) * self.output_scale
+        ab = torch.tanh(self.head(x)) * (self.output_scale * self.chroma_gain)
         if ab.shape[-2:] != l_norm.shape[-2:]:  # a 4-stage decoder ends at stride 2: chroma is smooth
             ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
         return ab
