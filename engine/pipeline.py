@@ -210,15 +210,22 @@ def predict_ab(lightness: np.ndarray, generator: Generator, *, render_size: int 
     # INTER_AREA averages when shrinking (no aliasing), bilinear when enlarging a small photo.
     small = cv2.resize(lightness, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     l_norm = colour.normalize_l(small)
-    padded, (top, left) = _reflect_pad(l_norm, contract.size_multiple)
+    padded, (top, left) = _reflect_pad(l_norm, contract.size_multiple, margin=contract.size_multiple)
     ab = generator.predict_ab(padded, cancel=cancel)
     return np.ascontiguousarray(ab[top:top + size[1], left:left + size[0]])
 
 
-def _reflect_pad(image: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Pad both sides by mirroring so the network sees plausible content, not a flat border, at the edges."""
+def _reflect_pad(image: np.ndarray, multiple: int, margin: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """Pad all sides by mirroring, by at least ``margin`` and up to the size multiple, so that the network sees
+    plausible content, not a flat border, at the photo's edges.
+
+    The margin matters as much as the mirroring: the encoder's own zero padding marks the tensor's corners, and
+    a generator can learn corner-specific colour there (a yellow 'sun' at the top left, seen in training
+    samples). With a margin, whatever it paints at the corners lands in the mirrored band that is cropped away.
+    """
     height, width = image.shape
-    pad_h, pad_w = -height % multiple, -width % multiple
+    pad_h = 2 * margin + (-(height + 2 * margin) % multiple)
+    pad_w = 2 * margin + (-(width + 2 * margin) % multiple)
     top, left = pad_h // 2, pad_w // 2
     if not (pad_h or pad_w):
         return image, (0, 0)

@@ -137,7 +137,7 @@ def test_reflection_padding_leaves_no_border(generator: Generator, monkeypatch: 
     assert border_excess(ab) < 0.05
 
     # The check is sensitive: padding with a constant (mid-grey L) instead shows up at the borders.
-    def constant_pad(image: np.ndarray, multiple: int):
+    def constant_pad(image: np.ndarray, multiple: int, margin: int = 0):
         h, w = image.shape
         ph, pw = -h % multiple, -w % multiple
         padded = cv2.copyMakeBorder(image, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2, cv2.BORDER_CONSTANT)
@@ -145,6 +145,27 @@ def test_reflection_padding_leaves_no_border(generator: Generator, monkeypatch: 
 
     monkeypatch.setattr(pipeline, "_reflect_pad", constant_pad)
     assert border_excess(pipeline.predict_ab(lightness, generator, render_size=500)) > 0.3
+
+
+def test_network_input_has_a_mirrored_margin_even_at_an_exact_multiple(
+    generator: Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Corners of the network's input are cropped away: a 512 x 384 render is run as 576 x 448 (32 px margin)."""
+    seen = []
+    real = generator.predict_ab
+
+    def spy(l_norm, cancel=None):
+        seen.append(l_norm.copy())
+        return real(l_norm, cancel=cancel)
+
+    monkeypatch.setattr(generator, "predict_ab", spy)
+    lightness = lightness_of(make_scene(384, 512))
+    ab = pipeline.predict_ab(lightness, generator, render_size=512)
+    assert ab.shape == (384, 512, 2)
+    assert seen[0].shape == (448, 576)
+    # The margin mirrors the photo (row 32 is its first row): rows 31 and 33 are both its second row.
+    np.testing.assert_allclose(seen[0][31, 32:-32], seen[0][33, 32:-32])
+    np.testing.assert_allclose(seen[0][32:-32, 0], seen[0][32:-32, 64])
 
 
 def test_alpha_is_put_back(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
