@@ -150,7 +150,7 @@ class UNetGenerator(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
         ab = torch.tanh(self.head(x)) * (self.output_scale * self.chroma_gain)
-        if ab.shape[-2:] != l_norm.shape[-2:]:  # a 4-stage decoder ends at stride 2: chroma is smooth
+        if len(self.decoder) == 4:  # a 4-stage decoder ends at stride 2: chroma is smooth, upsample it
             ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
         return ab
 
