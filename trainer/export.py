@@ -116,6 +116,12 @@ def export_onnx(
     return {"path": out_path, "size_mib": size_mib, "max_abs_diff": diff, "shapes": list(shapes)}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _torch_export(generator: UNetGenerator, dummy: torch.Tensor, path: Path, contract: ModelContract) -> None:
     dynamic = {0: "N", 2: "H", 3: "W"}
     torch.onnx.export(
@@ -182,9 +188,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +106,11 @@ def test_export_command_from_a_checkpoint(tmp_path: Path, capsys: pytest.Capture
     assert export.main([str(tmp_path / "best.pt"), str(out)]) == 2  # exists: not replaced
     assert out.stat().st_mtime_ns == before
     assert export.main([str(tmp_path / "missing.pt"), str(tmp_path / "x.onnx")]) == 1
+    # As documented: `python -m trainer.export` (module run as __main__, where definition order matters).
+    run = subprocess.run([sys.executable, "-m", "trainer.export", str(tmp_path / "best.pt"), str(tmp_path / "m.onnx")],
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "m.onnx").is_file()
 
 
 def test_export_chroma_gain_scales_the_output(tmp_path) -> None:
