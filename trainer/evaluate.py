@@ -69,9 +69,13 @@ def make_grey(truth: np.ndarray) -> np.ndarray:
     return colour.to_uint8(np.clip(colour.lab_to_rgb(lab), 0, 1))
 
 
+def predict_grey(generator: Generator, photo, grey: np.ndarray, render_size: int | None):
+    """The engine's Prediction for the grey version of ``photo`` (the app's own colorize path)."""
+    return colorize(dataclasses.replace(photo, pixels=grey, alpha=None, exif=None), generator, render_size=render_size)
+
+
 def run_model(generator: Generator, photo, grey: np.ndarray, render_size: int | None) -> np.ndarray:
-    grey_photo = dataclasses.replace(photo, pixels=grey, alpha=None, exif=None)
-    rendered = colorize(grey_photo, generator, render_size=render_size).render(1.0)
+    rendered = predict_grey(generator, photo, grey, render_size).render(1.0)
     if rendered.dtype != np.uint8:
         rendered = (rendered.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     return rendered
@@ -86,9 +90,7 @@ def strength_sweep(photos: list[Path], generator: Generator, strengths: list[flo
             photo, truth = load_truth(path, max_side)
         except PhotoError:
             continue
-        grey = make_grey(truth)
-        prediction = colorize(dataclasses.replace(photo, pixels=grey, alpha=None, exif=None), generator,
-                              render_size=render_size)
+        prediction = predict_grey(generator, photo, make_grey(truth), render_size)
         for s in strengths:
             results[f"strength {s:g}"].append(metrics.image_scores(prediction.render(s), truth))
     return results
