@@ -67,7 +67,26 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise ValueError(f"{path}: not a readable Rechroma checkpoint ({exc})") from exc
 
 
+#: What export and evaluation read from a checkpoint; the rest (D, optimisers, RNG) only serves resuming.
+GENERATOR_KEYS = ("format", "step", "phase", "options", "G", "best", "data_summary")
+
+
+def slim_checkpoint(src: str | Path, dst: str | Path) -> Path:
+    """Copy ``src`` without the discriminator, optimisers and RNG state: a sixth of the size, still
+    exportable. Used to bring a GPU run's generators back through a size-limited channel."""
+    state = load_checkpoint(src)
+    return save_checkpoint(dst, {k: state[k] for k in GENERATOR_KEYS if k in state})
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "slim":
+        sys.exit("usage: python -m trainer.checkpoint slim SRC.pt DST.pt")
+    print(slim_checkpoint(sys.argv[2], sys.argv[3]))

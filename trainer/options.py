@@ -99,12 +99,15 @@ class Options:
     device: str = "auto"
     #: CPU threads for torch; 0 = all cores.
     threads: int = 0
-    #: Mixed precision on CUDA (autocast fp16 + GradScaler).
+    #: Mixed precision on CUDA (autocast bf16 where the GPU has it, else fp16 + GradScaler).
     amp: bool = True
     #: NHWC tensors: about 1.4x less CPU time per step with oneDNN here, and what tensor cores prefer.
     channels_last: bool = True
     #: Stop cleanly (saving last.pt) after this many minutes of wall-clock time; 0 = no limit.
     max_minutes: float = 0.0
+    #: Fit the run to this many minutes: after timing a few steps, both phases' step counts are scaled
+    #: (keeping their ratio) so that the whole schedule, its decay included, ends in time. 0 = as configured.
+    time_budget_minutes: float = 0.0
 
     @property
     def total_steps(self) -> int:

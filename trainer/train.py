@@ -34,6 +34,10 @@ from trainer.networks import PatchDiscriminator, UNetGenerator
 from trainer.options import Options, add_option_flags, option_differences, options_from_args
 
 PRETRAIN, GAN = "pretrain", "gan"
+#: Time budget calibration: steps skipped while workers and cuDNN warm up, then steps timed.
+CALIBRATION_SKIP, CALIBRATION_STEPS = 30, 60
+#: A GAN step also runs the discriminator three times: its cost relative to a pretrain step, for the budget.
+GAN_STEP_COST = 1.4
 BETAS = {PRETRAIN: (0.9, 0.999), GAN: (0.5, 0.999)}
 CSV_FIELDS = ("step", "phase", "name", "value")
 
@@ -81,7 +85,9 @@ class Trainer:
         self.G.to(memory_format=self.memory_format)
         self.D.to(memory_format=self.memory_format)
         self.amp = opts.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        # bf16 has fp32's range: no loss scaling, and no overflow where CIEDE2000 raises chroma to the 7th power.
+        self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
         self.perceptual = (
             PerceptualLoss(opts.encoder_weights).to(self.device) if opts.lambda_perceptual > 0 else None
         )
@@ -117,7 +123,7 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------------------
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.float16, enabled=self.amp)
+        return torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One optimisation step on ``batch`` ({'l': [N,1,H,W], 'ab': [N,2,H,W]}); returns its losses."""
@@ -140,14 +146,16 @@ class Trainer:
             self.scaler.step(self.opt_D)
             out["loss_d"] = loss_d.item()
             self.D.requires_grad_(False)
+        # The colour losses run in fp32 outside autocast: CIEDE2000's powers and atan2 are not half-safe.
+        fake32 = fake.float()
+        loss_l1 = l1_loss(fake32, ab)
+        total = o.lambda_l1 * loss_l1
+        if o.lambda_de00 > 0:
+            # L* is shared, so only chroma and hue count (the degraded input L changes nothing here).
+            loss_de = de00_loss(lum, fake32, ab)
+            total = total + o.lambda_de00 * loss_de
+            out["loss_de00"] = loss_de.item()
         with self._autocast():
-            loss_l1 = l1_loss(fake, ab)
-            total = o.lambda_l1 * loss_l1
-            if o.lambda_de00 > 0:
-                # L* is shared, so only chroma and hue count (the degraded input L changes nothing here).
-                loss_de = de00_loss(lum, fake, ab)
-                total = total + o.lambda_de00 * loss_de
-                out["loss_de00"] = loss_de.item()
             if self.perceptual is not None:
                 loss_p = self.perceptual(lum, fake, ab)
                 total = total + o.lambda_perceptual * loss_p
@@ -252,7 +260,10 @@ class Trainer:
             tqdm.write("warning: no validation photos; best.pt will not be written")
         metrics = MetricsLog(out / "metrics.csv", resume_step=self.step)
         stop = StopFlag(o.max_minutes)
-        loader = train_loader(train, o, self.step, end, pin_memory=self.device.type == "cuda")
+        budget = BudgetCalibration(self.step, o.time_budget_minutes) if o.time_budget_minutes > 0 else None
+        # Under a budget the end is only known after calibration; the sampler is per-step, so any end works.
+        loader_end = self.step + 10**7 if budget else end
+        loader = train_loader(train, o, self.step, loader_end, pin_memory=self.device.type == "cuda")
         bar = tqdm(total=end, initial=self.step, unit="step", dynamic_ncols=True, smoothing=0.05)
         running: dict[str, list[float]] = {}
         tick = time.perf_counter()
@@ -271,9 +282,15 @@ class Trainer:
                     metrics.write(self.step, phase, means)
                     bar.set_postfix({k.replace("loss_", ""): f"{v:.4g}" for k, v in means.items()}, refresh=False)
                     running, tick = {}, now
+                if budget and budget.ready(self.step):
+                    end = self._fit_to_budget(budget, val, out, metrics)
+                    bar.total = end
+                    bar.refresh()
                 self._periodic(val, out, metrics, phase, end)
                 if stop.requested():
                     tqdm.write(f"stopping at step {self.step}: {stop.reason}")
+                    break
+                if self.step >= end:
                     break
         finally:
             bar.close()
@@ -283,6 +300,26 @@ class Trainer:
             metrics.close()
             report.loss_plot(out / "metrics.csv", out / "losses.png")
         return self.step
+
+    def _fit_to_budget(self, budget: BudgetCalibration, val: ValCrops, out: Path, metrics: MetricsLog) -> int:
+        """Rescale both phases' step counts (keeping their ratio) so the rest of the run fits the budget."""
+        o = self.opts
+        sec_per_step = budget.seconds_per_step(self.step)
+        tick = time.perf_counter()
+        if len(val):
+            metrics.write(self.step, self.phase(), self.validate(val))  # a real val, timed for the estimate
+        sec_per_val = time.perf_counter() - tick
+        o.pretrain_steps, o.gan_steps = fit_schedule_to_budget(
+            o.pretrain_steps, o.gan_steps, self.step, sec_per_step, sec_per_val, o.val_every,
+            budget.seconds_left(),
+        )
+        o.time_budget_minutes = 0.0  # resolved: checkpoints and options.json now hold plain step counts
+        write_options(out, o)
+        tqdm.write(
+            f"time budget: {sec_per_step * 1000:.0f} ms/step, {sec_per_val:.1f} s/val -> "
+            f"pretrain_steps={o.pretrain_steps} gan_steps={o.gan_steps}"
+        )
+        return o.total_steps
 
     def _periodic(self, val: ValCrops, out: Path, metrics: MetricsLog, phase: str, end: int) -> None:
         o, step = self.opts, self.step
@@ -308,6 +345,57 @@ class Trainer:
             self.save(out / "last.pt")
         if step == o.pretrain_steps and o.gan_steps:
             self.save(out / "pretrain.pt")  # the pure-L1 model, a fallback if the GAN phase goes wrong
+
+
+def fit_schedule_to_budget(
+    pretrain_steps: int,
+    gan_steps: int,
+    step: int,
+    sec_per_step: float,
+    sec_per_val: float,
+    val_every: int,
+    seconds_left: float,
+    gan_step_cost: float = GAN_STEP_COST,
+) -> tuple[int, int]:
+    """Step counts ``(pretrain, gan)`` in the configured ratio whose remaining steps and validations take
+    ``seconds_left``: the configured counts say the recipe's shape, the hardware decides its length."""
+    if sec_per_step <= 0 or seconds_left <= 0:
+        return max(pretrain_steps, step), gan_steps
+    per_scale = (
+        pretrain_steps * sec_per_step
+        + gan_steps * sec_per_step * gan_step_cost
+        + (pretrain_steps + gan_steps) * sec_per_val / val_every
+    )
+    scale = (seconds_left + step * sec_per_step) / per_scale
+    return max(step + 1, round(pretrain_steps * scale)), round(gan_steps * scale)
+
+
+class BudgetCalibration:
+    """Times ``CALIBRATION_STEPS`` training steps once the warm-up steps are done."""
+
+    def __init__(self, start_step: int, minutes: float) -> None:
+        self.deadline = time.monotonic() + minutes * 60
+        self.first = start_step + CALIBRATION_SKIP
+        self.last = self.first + CALIBRATION_STEPS
+        self.tick: float | None = None
+        self.done = False
+
+    def ready(self, step: int) -> bool:
+        if step == self.first:
+            self.tick = time.perf_counter()
+        return not self.done and step >= self.last and self.tick is not None
+
+    def seconds_per_step(self, step: int) -> float:
+        self.done = True
+        return (time.perf_counter() - self.tick) / max(1, step - self.first)
+
+    def seconds_left(self) -> float:
+        return (self.deadline - time.monotonic()) * 0.97  # a margin for the final save and sample grid
+
+
+def write_options(out: Path, opts: Options) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "options.json").write_text(json.dumps(opts.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 
 class MetricsLog:
@@ -408,8 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"rechroma-train: {exc}", file=sys.stderr)
         return 2
-    (out / "options.json").parent.mkdir(parents=True, exist_ok=True)
-    (out / "options.json").write_text(json.dumps(opts.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_options(out, opts)
     summary = source.summary()
     print(f"data: {summary}\ndevice: {device}, threads {torch.get_num_threads()}, amp {trainer.amp}",
           file=sys.stderr)
