@@ -4,7 +4,7 @@
 # at most 8 files of 16 MiB, hence the slim checkpoints).
 #   tools/gpu_train.sh CONFIG MINUTES [extra rechroma-train flags...]
 # Needs in the checkout: the pack (work/data/rechroma-photos.npz) and the encoder weights named by the config
-# or an --encoder-weights flag. Training stops itself at the budget (SIGINT at budget + 2 min is the backstop).
+# or an --encoder-weights flag. Training stops itself at the budget (SIGINT at budget + 1 min is the backstop).
 set -u
 config=$1 minutes=$2
 shift 2
@@ -16,7 +16,8 @@ python=${PYTHON:-python3}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 "$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 workers=$(( $(nproc) - 1 ))
-timeout -s INT "$(( ${minutes%.*} * 60 + 120 ))" "$python" -m trainer.train --config "$config" --out "$run" \
+backstop=$(awk "BEGIN { print int($minutes * 60 + 60) }")
+timeout -s INT "$backstop" "$python" -m trainer.train --config "$config" --out "$run" \
     --time-budget-minutes "$minutes" --num-workers "$workers" "$@" 2>&1 \
     | tr '\r' '\n' | awk 'NR % 20 == 1 || !/it\/s|step\/s|s\/step/' > "$out/train.log"
 rc=${PIPESTATUS[0]}
