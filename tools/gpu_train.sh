@@ -19,7 +19,7 @@ workers=$(( $(nproc) - 1 ))
 backstop=$(awk "BEGIN { print int($minutes * 60 + 60) }")
 timeout -s INT "$backstop" "$python" -m trainer.train --config "$config" --out "$run" \
     --time-budget-minutes "$minutes" --num-workers "$workers" "$@" 2>&1 \
-    | tr '\r' '\n' | awk 'NR % 20 == 1 || !/it\/s|step\/s|s\/step/' > "$out/train.log"
+    | tr '\r' '\n' | awk 'NR % 20 == 1 || !/%\|/' > "$out/train.log"
 rc=${PIPESTATUS[0]}
 tail -n 40 "$out/train.log"
 for name in best pretrain last; do
