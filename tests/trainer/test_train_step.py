@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -299,3 +300,48 @@ def test_de00_loss_term_is_logged_and_lowers_the_colour_error() -> None:
     for _ in range(15):
         last = trainer.train_step(batch)
     assert "loss_de00" in first and last["loss_de00"] < first["loss_de00"]
+
+
+def test_schedule_fitted_to_a_budget_fills_it_and_keeps_the_phase_ratio() -> None:
+    step, sec_step, sec_val, val_every, left = 90, 0.08, 2.0, 600, 420.0
+    pretrain, gan = train.fit_schedule_to_budget(8500, 1500, step, sec_step, sec_val, val_every, left, 1.4)
+    assert abs(pretrain / gan - 8500 / 1500) < 0.01
+    spent = (pretrain - step) * sec_step + gan * sec_step * 1.4 + (pretrain + gan) / val_every * sec_val
+    assert abs(spent - left) < 1.0
+    # A slower machine gets a shorter schedule; one already past its budget stops after the next step.
+    assert sum(train.fit_schedule_to_budget(8500, 1500, step, 2 * sec_step, sec_val, val_every, left)) < pretrain + gan
+    assert train.fit_schedule_to_budget(8500, 1500, step, 10.0, 0.0, val_every, 1.0)[0] == step + 1
+
+
+def test_time_budget_resolves_step_counts_and_finishes_the_schedule(
+    pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(train, "CALIBRATION_SKIP", 1)
+    monkeypatch.setattr(train, "CALIBRATION_STEPS", 2)
+    out = tmp_path / "run"
+    args = _cli_args(pack, out, pretrain_steps=1000, gan_steps=250, val_every=10**6, time_budget_minutes=0.1)
+    assert train.main(args) == 0
+    resolved = json.loads((out / "options.json").read_text())
+    assert resolved["time_budget_minutes"] == 0.0  # a resume continues the resolved schedule as it is
+    total = resolved["pretrain_steps"] + resolved["gan_steps"]
+    assert 3 < total < 1250 and resolved["gan_steps"] > 0  # rescaled, both phases kept
+    state = load_checkpoint(out / "last.pt")
+    assert state["step"] == total and state["options"]["pretrain_steps"] == resolved["pretrain_steps"]
+    assert (out / "pretrain.pt").is_file()  # the phase boundary moved with the schedule
+
+
+def test_slim_checkpoint_keeps_what_export_needs(pack: Path, tmp_path: Path) -> None:
+    from trainer.checkpoint import slim_checkpoint
+    from trainer.export import generator_from_checkpoint
+
+    out = tmp_path / "run"
+    assert train.main(_cli_args(pack, out)) == 0
+    slim = slim_checkpoint(out / "last.pt", tmp_path / "slim.pt")
+    state = load_checkpoint(slim)
+    assert {"D", "opt_G", "opt_D", "rng"}.isdisjoint(state) and state["step"] == 3
+    assert slim.stat().st_size < (out / "last.pt").stat().st_size / 2
+    full, _ = generator_from_checkpoint(out / "last.pt")
+    small, _ = generator_from_checkpoint(slim)
+    lum = torch.rand(1, 1, 64, 96) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(small(lum), full(lum))
