@@ -159,7 +159,7 @@ def contract_from_state(state: dict, name: str, version: str) -> ModelContract:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", type=Path, help="best.pt / last.pt from rechroma-train")
-    parser.add_argument("out", type=Path, help="ONNX file to write, e.g. resources/models/rechroma-v1.onnx")
+    parser.add_argument("out", type=Path, help="ONNX file to write, e.g. resources/models/rechroma-v2.onnx")
     parser.add_argument("--name", default="rechroma", help="model name shown in the app (default: rechroma)")
     parser.add_argument("--version", default="1", help="model version (default: 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
