@@ -37,15 +37,50 @@ def find_photos(folders: list[Path]) -> list[Path]:
 
 
 def unpack_split(pack: Path, split: int, folder: Path) -> list[Path]:
-    """Write the pack's photos of one split (1 = val) as JPEG files, so they go through the engine's decoder."""
+    """Write the pack's photos of one split (1 = val) as JPEG files, so they go through the engine's decoder.
+
+    Photos with people go under ``people/``, the rest under ``other/``, so the report breaks them down the
+    way the held-out set's folders do."""
     data = np.load(pack)
-    folder.mkdir(parents=True, exist_ok=True)
+    people = data["people"] if "people" in data.files else np.zeros(len(data["split"]), np.uint8)
     paths = []
     for i in np.flatnonzero(data["split"] == split):
-        path = folder / f"{i:04d}-{Path(str(data['name'][i])).stem}.jpg"
+        path = folder / ("people" if people[i] else "other") / f"{i:04d}-{Path(str(data['name'][i])).stem}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data["jpeg"][data["offsets"][i] : data["offsets"][i + 1]].tobytes())
         paths.append(path)
     return paths
+
+
+def photo_groups(photos: list[Path], roots: list[Path]) -> dict[str, str]:
+    """Photo path -> its first sub-folder under the root it was found in (``people``, ``other``, ...).
+
+    QUALITY.md judges people, objects and interiors as well as landscapes: a mean over everything can hide a
+    model that only does skies. Photos straight in a root have no group."""
+    groups: dict[str, str] = {}
+    for path in photos:
+        for root in roots:
+            if root.is_dir() and path.is_relative_to(root):
+                parts = path.relative_to(root).parts
+                if len(parts) > 1:
+                    groups[str(path)] = parts[0]
+                break
+    return groups
+
+
+def group_tables(results: dict[str, list[dict]], groups: dict[str, str], title: str) -> str:
+    """One table per group, when the photos fall into two or more groups."""
+    names = sorted(set(groups.values()))
+    if len(names) < 2:
+        return ""
+    tables = []
+    for name in names:
+        subset = {
+            model: [r for r in rows if groups.get(r["photo"]) == name] for model, rows in results.items()
+        }
+        if subset["grey"]:
+            tables.append(markdown_table(subset, f"{title}: {name}"))
+    return "\n".join(tables)
 
 
 def load_truth(path: Path, max_side: int):
@@ -199,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     photos = find_photos(args.folders)
+    roots = list(args.folders)
     if args.pack is not None:
         photos += unpack_split(args.pack, 1, args.out / "val-photos")
+        roots.append(args.out / "val-photos")
     photos = photos[: args.limit]
     if not photos:
         print("no photos found", file=sys.stderr)
@@ -219,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(photos, models, render_size=args.render_size, max_side=args.max_side,
                        sheet=args.out / "sheet.png")
     table = markdown_table(results, args.title)
+    by_group = group_tables(results, photo_groups(photos, roots), args.title)
+    if by_group:
+        table += "\n" + by_group
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(table, encoding="utf-8")
     print(table)

@@ -68,3 +68,26 @@ def test_strength_sweep_orders_colourfulness(standin_model: Path, tmp_path: Path
     sweep = evaluate.strength_sweep(photos, Generator(standin_model), [0.0, 1.0, 2.0])
     cf = {name: np.mean([r["cf_pred"] for r in rows]) for name, rows in sweep.items()}
     assert cf["strength 0"] < 1.0 < cf["strength 1"] < cf["strength 2"]
+
+
+def test_report_breaks_results_down_by_sub_folder(standin_model: Path, tmp_path: Path) -> None:
+    _write_photos(tmp_path / "photos" / "people", 1)
+    _write_photos(tmp_path / "photos" / "other", 2)
+    out = tmp_path / "eval"
+    assert evaluate.main([str(tmp_path / "photos"), "--model", str(standin_model), "--out", str(out)]) == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "### Evaluation (3 photos)" in report
+    assert "### Evaluation: other (2 photos)" in report and "### Evaluation: people (1 photos)" in report
+
+
+def test_pack_people_flag_gives_the_val_groups(standin_model: Path, tmp_path: Path) -> None:
+    blobs = [cv2.imencode(".jpg", cv2.cvtColor(make_scene(64, 96, seed=i), cv2.COLOR_RGB2BGR))[1] for i in range(4)]
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+    pack = tmp_path / "pack.npz"
+    np.savez(pack, jpeg=np.concatenate(blobs).astype(np.uint8), offsets=offsets,
+             split=np.array([0, 1, 1, 1], np.uint8), people=np.array([1, 1, 0, 0], np.uint8),
+             name=np.array(["a.jpg", "b.jpg", "c.jpg", "d.jpg"]))
+    out = tmp_path / "eval"
+    assert evaluate.main(["--pack", str(pack), "--model", str(standin_model), "--out", str(out)]) == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "(3 photos)" in report and ": people (1 photos)" in report and ": other (2 photos)" in report
