@@ -35,6 +35,7 @@ class Actions:
     side_by_side: QAction
     toggle_before: QAction
     apply_strength_to_all: QAction
+    model_card: QAction
     about: QAction
 
     def all(self) -> list[QAction]:
@@ -100,5 +101,6 @@ def _create(parent: QWidget) -> Actions:
         side_by_side=_action(parent, "&Side by side", "S", "Original and colour side by side", checkable=True),
         toggle_before=_action(parent, "&Before/after", "Space", "Toggle between original and colour"),
         apply_strength_to_all=_action(parent, "Apply to &all", None, "Use this colour strength for every photo"),
+        model_card=_action(parent, "About the &model…", None, "What the model was trained on and how good it is"),
         about=_action(parent, "&About Rechroma", None),
     )

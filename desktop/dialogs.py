@@ -3,8 +3,10 @@ behind them and tests can find and close them; only the quit confirmation must b
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
 from desktop.worker import ModelInfo
 from engine import __version__
@@ -64,3 +66,39 @@ def show_about(parent: QWidget, info: ModelInfo | None) -> QMessageBox:
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
+
+
+def model_card_markdown(info: ModelInfo | None) -> str:
+    """The model card shipped beside the model (same name, ``.md``), or a note saying there is none.
+
+    Rechroma is meant to be honest about its model: the card's evaluation table, with the photos it does
+    worse than grey on, is one click away in the app, not only in the repository."""
+    if info is None:
+        return "# No model loaded\n\nChoose one with File → Open model…"
+    card = Path(info.path).with_suffix(".md")
+    try:
+        return card.read_text(encoding="utf-8")
+    except OSError:
+        return (
+            f"# {info.name} {info.version}\n\nThis model ({info.path.name}) came without a model card "
+            f"(`{card.name}` beside it), so what it was trained on and how well it does are unknown."
+        )
+
+
+def show_model_card(parent: QWidget, info: ModelInfo | None) -> QDialog:
+    dialog = QDialog(parent)
+    dialog.setObjectName("modelCardDialog")
+    dialog.setWindowTitle("About the model")
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    browser = QTextBrowser(dialog)
+    browser.setObjectName("modelCardText")
+    browser.setOpenLinks(False)  # relative links point into the source tree, which a packaged app lacks
+    browser.setMarkdown(model_card_markdown(info))
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(browser)
+    layout.addWidget(buttons)
+    dialog.resize(760, 640)
+    dialog.open()
+    return dialog

@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
                 ],
             ),
             ("&View", [a.fit, a.zoom_100, a.side_by_side, a.toggle_before]),
-            ("&Help", [a.about]),
+            ("&Help", [a.model_card, a.about]),
         ):
             submenu = menu.addMenu(title)
             for entry in entries:
@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
         a.toggle_before.triggered.connect(self.compare.toggle_before)
         a.apply_strength_to_all.triggered.connect(self.apply_strength_to_all)
         a.about.triggered.connect(lambda: dialogs.show_about(self, c.model_info))
+        a.model_card.triggered.connect(lambda: dialogs.show_model_card(self, c.model_info))
 
         self.queue_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.queue_view.customContextMenuRequested.connect(self._context_menu)

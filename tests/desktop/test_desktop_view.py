@@ -137,3 +137,29 @@ def test_about_box_names_the_model_and_device(qtbot, make_window) -> None:
     info = window.controller.model_info
     assert info.name in box.text() and info.version in box.text() and "CPU" in box.text()
     box.close()
+
+
+def test_model_card_is_shown_from_the_file_beside_the_model(
+    qtbot, make_window, standin_model: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from PySide6.QtWidgets import QDialog, QTextBrowser
+
+    model = tmp_path / "models" / "tiny-v9.onnx"
+    model.parent.mkdir()
+    shutil.copy(standin_model, model)
+    model.with_suffix(".md").write_text("# Model card: tiny v9\n\n| set | grey | tiny |\n|---|---|---|\n"
+                                        "| held-out | 12.1 | 12.3 |\n", encoding="utf-8")
+    window = make_window(model)
+    window.actions.model_card.trigger()
+    dialog = window.findChild(QDialog, "modelCardDialog")
+    text = dialog.findChild(QTextBrowser, "modelCardText").toPlainText()
+    assert "Model card: tiny v9" in text and "12.3" in text
+    dialog.close()
+
+    model.with_suffix(".md").unlink()
+    window.actions.model_card.trigger()
+    qtbot.waitUntil(lambda: window.findChild(QDialog, "modelCardDialog") is not None)
+    dialogs = [d for d in window.findChildren(QDialog, "modelCardDialog") if d.isVisible()]
+    assert "came without a model card" in dialogs[-1].findChild(QTextBrowser, "modelCardText").toPlainText()
