@@ -5,6 +5,10 @@
 #   tools/gpu_train.sh CONFIG MINUTES [extra rechroma-train flags...]
 # Needs in the checkout: the pack (work/data/rechroma-photos.npz) and the encoder weights named by the config
 # or an --encoder-weights flag. Training stops itself at the budget (SIGINT at budget + 1 min is the backstop).
+# The device tool carries at most 64 MiB: tracked files (~15 MB, most of it the shipped .onnx) + the pack
+# (~54 MB) are already over. v2's run untracked the .onnx for the call (git rm --cached + .git/info/exclude,
+# restored with git add right after; never commit -a meanwhile) and used a float16 copy of the ImageNet weights
+# (7 MB; load_state_dict casts it back to float32).
 set -u
 config=$1 minutes=$2
 shift 2
