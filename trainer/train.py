@@ -359,7 +359,9 @@ def fit_schedule_to_budget(
 ) -> tuple[int, int]:
     """Step counts ``(pretrain, gan)`` in the configured ratio whose remaining steps and validations take
     ``seconds_left``: the configured counts say the recipe's shape, the hardware decides its length."""
-    if sec_per_step <= 0 or seconds_left <= 0:
+    if seconds_left <= 0:  # the budget went on start-up: stop after the next step
+        return step + 1, 0
+    if sec_per_step <= 0:
         return max(pretrain_steps, step), gan_steps
     per_scale = (
         pretrain_steps * sec_per_step

@@ -311,6 +311,7 @@ def test_schedule_fitted_to_a_budget_fills_it_and_keeps_the_phase_ratio() -> Non
     # A slower machine gets a shorter schedule; one already past its budget stops after the next step.
     assert sum(train.fit_schedule_to_budget(8500, 1500, step, 2 * sec_step, sec_val, val_every, left)) < pretrain + gan
     assert train.fit_schedule_to_budget(8500, 1500, step, 10.0, 0.0, val_every, 1.0)[0] == step + 1
+    assert train.fit_schedule_to_budget(8500, 1500, step, sec_step, sec_val, val_every, -5.0) == (step + 1, 0)
 
 
 def test_time_budget_resolves_step_counts_and_finishes_the_schedule(
