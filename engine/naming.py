@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from engine.atomic_file import free_names
 from engine.photo_io import OUTPUT_FORMATS
 
 DEFAULT_PATTERN = "{stem}_color"
@@ -53,6 +54,51 @@ def unique_path(path: Path, taken: Collection[Path] = (), *, avoid_existing: boo
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
+
+
+class NamePlanner:
+    """Output names for a whole batch in linear time: each folder is resolved once and one set holds every
+    name taken (the inputs, which are never written, and the outputs already planned).
+
+    ``unique_path`` per photo would resolve every planned name again for each photo: 348,241 resolve()
+    calls for 480 photos, hours for an archive of 10,000.
+    """
+
+    def __init__(self, reserved: Iterable[Path] = ()) -> None:
+        self._folders: dict[Path, Path] = {}
+        self._taken: set[Path] = set()
+        for path in reserved:
+            self.reserve(path)
+
+    def key(self, path: Path) -> Path:
+        """``path`` with its folder resolved (cached per folder): equal keys mean the same place."""
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = path.parent.resolve()
+        return folder / path.name
+
+    def reserve(self, path: Path) -> None:
+        """Mark ``path`` as never to be planned (an input; a symlinked input under both of its names)."""
+        self._taken.add(self.key(path))
+        if path.is_symlink():
+            self._taken.add(path.resolve())
+
+    def claim(self, path: Path, *, avoid_existing: bool) -> Path:
+        """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,
+        not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long)."""
+        for candidate in free_names(Path(path)):
+            key = self.key(candidate)
+            if key in self._taken or (avoid_existing and candidate.exists()):
+                continue
+            self._taken.add(key)
+            return candidate
+        raise FileExistsError(f"no free name left for {path}")
+
+
+def result_stems(pattern: str = DEFAULT_PATTERN) -> re.Pattern[str]:
+    """A regex whose group 1 is the input stem of a result named by ``pattern`` (``x_color``, ``x_color-2``)."""
+    prefix, _, suffix = pattern.partition("{stem}")
+    return re.compile(re.escape(prefix) + r"(.+)" + re.escape(suffix) + r"(?:-\d+)?")
 
 
 def looks_like_output_of(candidate: Path, sources: Collection[Path], pattern: str = DEFAULT_PATTERN) -> bool:

@@ -5,9 +5,9 @@ file's own bit depth (16-bit PNG/TIFF stay 16-bit), with alpha apart so the pipe
 Animated GIF/WebP and multi-page TIFF give their first frame. Every failure is a PhotoError with a one-line
 reason for that one file; nothing of Pillow's or OpenCV's leaks out.
 
-Writing is atomic (temp file in the same folder, then ``os.replace``), never clobbers an existing file unless
-asked, embeds an sRGB ICC profile and carries the input's EXIF with provenance. See photo_io_write for the
-encoders and why each was chosen.
+Writing is atomic and durable (engine.atomic_file) and never clobbers an existing file unless asked, not
+even one that appears while the photo is being encoded; it embeds an sRGB ICC profile and carries the
+input's EXIF with provenance. See photo_io_write for the encoders and why each was chosen.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 from engine.photo_io_errors import PhotoError, PhotoExistsError
 from engine.photo_io_icc import to_srgb
 from engine.photo_io_meta import (
+    SOFTWARE_NAME,
+    TAG_SOFTWARE,
     apply_orientation,
     convert_to_srgb,
     icc_profile,
@@ -32,7 +34,7 @@ from engine.photo_io_meta import (
     png_exif_chunk,
     read_exif,
 )
-from engine.photo_io_write import OUTPUT_FORMATS, atomic_write, encode, output_format, to_uint8
+from engine.photo_io_write import OUTPUT_FORMATS, encode, output_format, to_uint8, write_file
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -41,6 +43,7 @@ __all__ = [
     "Photo",
     "PhotoError",
     "PhotoExistsError",
+    "made_by_rechroma",
     "read_photo",
     "read_preview",
     "same_file",
@@ -128,6 +131,7 @@ def write_photo(
     exif: bytes | None = None,
     description: str | None = None,
     overwrite: bool = False,
+    next_free: bool = False,
 ) -> Path:
     """Encode and atomically write one photo; returns the path written.
 
@@ -135,14 +139,16 @@ def write_photo(
     16-bit in PNG/TIFF and are rounded to 8-bit for JPEG/WebP; alpha is kept by PNG/TIFF/WebP. ``exif`` (as in
     Photo.exif) is carried over with Orientation=1, Software and ImageDescription=``description``.
     Raises PhotoExistsError (a FileExistsError) if ``path`` exists and not ``overwrite``, PhotoError on
-    any failure to write, leaving no temp file; ValueError for pixels that are not an image.
+    any failure to write, leaving no temp file; ValueError for pixels that are not an image. With
+    ``next_free``, a name taken by the time the file is published (another program, another run) moves the
+    photo to the next free ``-2``, ``-3``, ... name instead: the returned path says which.
     """
     path = Path(path)
     kind = output_format(path, fmt)
     pixels, alpha = _checked_pixels(pixels, alpha)
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be within 1..100, got {quality}")
-    if not overwrite and path.exists():  # before encoding: no work for a file we may not write
+    if not (overwrite or next_free) and _exists(path):  # before encoding: no work for a file we may not write
         raise PhotoExistsError("output file already exists", path)
     try:
         data = encode(kind, pixels, alpha, quality=quality, exif=exif, description=description)
@@ -152,8 +158,33 @@ def write_photo(
         raise PhotoError("not enough memory to encode the image", path) from e
     except Exception as e:  # noqa: BLE001 - an encoder failure is reported for this one file
         raise PhotoError(f"could not encode {kind.upper()}: {e}", path) from e
-    atomic_write(path, data, overwrite=overwrite)
-    return path
+    return write_file(path, data, overwrite=overwrite, next_free=next_free)
+
+
+def _exists(path: Path) -> bool:
+    """Like Path.exists, but a name the system cannot even look up (too long, ...) is simply not there:
+    writing it then fails with the precise reason."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def made_by_rechroma(path: str | os.PathLike) -> bool:
+    """True if ``path`` carries the provenance Rechroma writes into every output (Software "Rechroma …" in
+    the PNG text or the EXIF/TIFF tags). Header only; a file that cannot be read is not ours.
+
+    Folder scans skip our earlier results and --overwrite-outputs replaces them, but a user's own
+    ``x_color.jpg`` beside ``x.jpg`` must be neither skipped as a result nor replaced.
+    """
+    try:
+        with Image.open(path) as im:
+            software = im.info.get("Software")
+            if software is None and (im.format != "PNG" or "exif" in im.info):  # a PNG's getexif() decodes
+                software = im.getexif().get(TAG_SOFTWARE)
+    except Exception:  # noqa: BLE001 - unreadable or not an image: certainly not one of ours
+        return False
+    return isinstance(software, str) and software.startswith(SOFTWARE_NAME)
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

@@ -18,7 +18,8 @@ from PIL import Image, ImageCms, TiffImagePlugin
 
 from engine import __version__
 
-SOFTWARE = f"Rechroma {__version__}"
+SOFTWARE_NAME = "Rechroma"
+SOFTWARE = f"{SOFTWARE_NAME} {__version__}"
 
 TAG_IMAGE_DESCRIPTION = 0x010E
 TAG_MAKE = 0x010F

@@ -362,13 +362,15 @@ def colorize_file(
     quality: int = 92,
     keep_metadata: bool = True,
     overwrite: bool = False,
+    next_free: bool = False,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """Colorize one file into ``dst`` (written atomically; the input is never touched) and return its path."""
+    """Colorize one file into ``dst`` (written atomically; the input is never touched) and return the path
+    written: with ``next_free``, the next free ``-2``, ``-3``, ... name if ``dst`` is taken by then."""
     src, dst = Path(src), Path(dst)
     if same_file(src, dst):
         raise PhotoError("the output would overwrite the input", dst)
-    if not overwrite and dst.exists():  # before any work: write_photo would refuse it anyway
+    if not (overwrite or next_free) and _exists(dst):  # before any work: write_photo would refuse it anyway
         raise PhotoExistsError("output file already exists", dst)
     if not 0.0 <= strength <= MAX_STRENGTH:
         raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {strength}")
@@ -392,4 +394,12 @@ def colorize_file(
         exif=exif,
         description=provenance(generator),
         overwrite=overwrite,
+        next_free=next_free,
     )
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. a name too long to look up: write_photo then says so for this photo
+        return False

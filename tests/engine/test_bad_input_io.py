@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from engine import photo_io_write
+from engine import atomic_file, photo_io_write
 from engine.photo_io import PhotoError, PhotoExistsError, read_photo, read_preview, write_photo
 
 
@@ -194,7 +194,7 @@ def test_permission_denied_on_create(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(photo_io_write.os, "open", refuse)
+    monkeypatch.setattr(atomic_file.os, "open", refuse)
     with pytest.raises(PhotoError, match="output folder is not writable"):
         write_photo(tmp_path / "out.jpg", photo_like())
     monkeypatch.undo()
@@ -217,7 +217,7 @@ def test_disk_full_leaves_nothing_and_keeps_existing_file(tmp_path, monkeypatch,
             return real_write(fd, bytes(data)[:10])  # a partial write first, as a filling disk does
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(photo_io_write.os, "write", full_disk)
+    monkeypatch.setattr(atomic_file.os, "write", full_disk)
     with pytest.raises(PhotoError, match="^disk full"):
         write_photo(tmp_path / f"new.{fmt}", photo_like())
     existing = tmp_path / f"old.{fmt}"
@@ -233,7 +233,8 @@ def test_failed_replace_removes_temp_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(photo_io_write.os, "replace", broken_replace)
+    # Publishing a new file goes through the no-replace rename (engine.atomic_file), not os.replace.
+    monkeypatch.setattr(atomic_file, "_rename_no_replace", broken_replace)
     with pytest.raises(PhotoError, match="could not write the output file: Input/output error"):
         write_photo(tmp_path / "out.png", photo_like())
     monkeypatch.undo()
@@ -244,7 +245,7 @@ def test_interrupt_while_writing_removes_temp_file(tmp_path, monkeypatch):
     def interrupted(fd, data):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(photo_io_write.os, "write", interrupted)
+    monkeypatch.setattr(atomic_file.os, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_photo(tmp_path / "out.png", photo_like())
     monkeypatch.undo()
@@ -253,13 +254,13 @@ def test_interrupt_while_writing_removes_temp_file(tmp_path, monkeypatch):
 
 def test_temp_file_is_in_the_target_folder_and_hidden(tmp_path, monkeypatch):
     seen = []
-    real_replace = os.replace
+    real_publish = atomic_file._rename_no_replace
 
     def spy(src, dst):
         seen.append(Path(src))
-        real_replace(src, dst)
+        real_publish(src, dst)
 
-    monkeypatch.setattr(photo_io_write.os, "replace", spy)
+    monkeypatch.setattr(atomic_file, "_rename_no_replace", spy)
     write_photo(tmp_path / "photo.png", photo_like())
     (tmp,) = seen
     assert tmp.parent == tmp_path and tmp.name.startswith(".photo.png.rechroma-tmp-")
