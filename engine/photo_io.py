@@ -34,6 +34,7 @@ from engine.photo_io_meta import (
     png_exif_chunk,
     read_exif,
 )
+from engine.photo_io_tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
 from engine.photo_io_write import OUTPUT_FORMATS, encode, output_format, to_uint8, write_file
 
 __all__ = [
@@ -224,24 +225,20 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
             raise PhotoError(f"unsupported image format: {im.format}", path)
         width, height = im.size
         if width * height > max_pixels:
-            raise PhotoError(
-                f"image too large: {width}×{height} = {_mp(width * height)} MP exceeds the "
-                f"{_mp(max_pixels)} MP limit",
-                path,
-            )
+            raise PhotoError(too_large(width, height, max_pixels), path)
     except BaseException:
         im.close()
         raise
     return im
 
 
-def _mp(pixels: int) -> str:
-    return f"{pixels / 1e6:.3g}"
-
-
 def _decode(path: Path, max_pixels: int, draft: int | None = None) -> tuple[str, _Decoded]:
     """(Photo.format, decoded pixels) of one file, with every failure turned into a PhotoError."""
     try:
+        if is_tiff(path) and path.is_file():
+            deep = read_deep_tiff(path, max_pixels)
+            if deep is not None:
+                return "TIFF", _deep_tiff(path, deep, max_pixels)
         with _open(path, max_pixels) as im:
             fmt = _FORMATS[im.format]
             if draft and im.format in ("JPEG", "MPO"):
@@ -264,6 +261,17 @@ class _Decoded(NamedTuple):
     alpha: np.ndarray | None
     orientation: int
     exif: bytes | None
+
+
+def _deep_tiff(path: Path, deep: DeepTiff, max_pixels: int) -> _Decoded:
+    exif, orientation = None, deep.orientation
+    try:
+        with _open(path, max_pixels) as im:  # Pillow parses the EXIF of files it cannot decode, too
+            orientation, exif = read_exif(im)
+    except PhotoError:
+        pass
+    pixels = to_srgb(deep.grey_or_rgb, icc_profile(deep.icc))
+    return _Decoded(pixels, deep.alpha, orientation, exif)
 
 
 def _opencv_decodes(im: Image.Image) -> bool:

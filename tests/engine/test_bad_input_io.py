@@ -98,7 +98,8 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path):
     assert bomb.stat().st_size < 2000
     with pytest.raises(PhotoError) as info:
         read_photo(bomb)
-    assert str(info.value) == "image too large: 20000×20000 = 400 MP exceeds the 200 MP limit"
+    assert str(info.value) == (
+        "image too large: 20000×20000 pixels is 400,000,000, over the limit of 200,000,000 (200 MP)")
     with pytest.raises(PhotoError, match="image too large"):
         read_preview(bomb, 256)
 
@@ -108,10 +109,15 @@ def test_max_pixels_is_the_callers_limit(tmp_path):
     with pytest.raises(PhotoError, match="image too large: 64×48"):
         read_photo(tmp_path / "small.png", max_pixels=1000)
     assert read_photo(tmp_path / "small.png", max_pixels=64 * 48).size == (64, 48)
+    # Just over the limit: the message gives the photo's real size, not "200 MP exceeds the 200 MP limit".
+    png_header_only(tmp_path / "edge.png", 20000, 10001)
+    with pytest.raises(PhotoError) as info:
+        read_photo(tmp_path / "edge.png")
+    assert "200,020,000, over the limit of 200,000,000" in str(info.value)
     # above Pillow's own default bomb limit (89 MP) only our limit counts; no Pillow warning leaks
     png_header_only(tmp_path / "big.png", 12000, 10000)
     with _no_warnings():
-        with pytest.raises(PhotoError, match="image too large: 12000×10000 = 120 MP exceeds the 100 MP"):
+        with pytest.raises(PhotoError, match="12000×10000 pixels is 120,000,000, over the limit of 100,000,000"):
             read_photo(tmp_path / "big.png", max_pixels=100_000_000)
 
 
