@@ -32,6 +32,7 @@ from engine.photo_io_meta import (
     icc_profile,
     lab_to_srgb,
     png_exif_chunk,
+    png_pixel_chunks,
     read_exif,
 )
 from engine.photo_io_tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
@@ -67,6 +68,10 @@ _FORMATS = {
     "GIF": "GIF",
 }
 DEFAULT_MAX_PIXELS = 200_000_000
+
+# A file OpenCV cannot decode goes to Pillow, which gives the precise reason; OpenCV's own log lines about
+# it ("[ERROR:0@0.08] global loadsave.cpp ...") would only add noise between a batch's one-line reports.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 # Our own header check in _open (per call, before any pixel is decoded) is the one decompression-bomb
 # limit; Pillow's global one would otherwise warn or raise on its own terms (at 89 MP) from inside open().
@@ -308,7 +313,7 @@ def _decode_opencv(path: Path, im: Image.Image) -> _Decoded | None:
     else:
         orientation, exif = read_exif(im)
     profile = icc_profile(im.info.get("icc_profile"))
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    arr = cv2.imdecode(png_pixel_chunks(data) if im.format == "PNG" else data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype not in (np.uint8, np.uint16):
         return None
     alpha = None

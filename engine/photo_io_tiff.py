@@ -50,7 +50,7 @@ def read_deep_tiff(path: Path, max_pixels: int) -> DeepTiff | None:
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
         bits, kind = page.bitspersample, page.dtype.kind if page.dtype is not None else "?"
-        if bits <= 8 and kind == "u":
+        if bits <= 8 and kind in ("u", "b"):  # 1-bit reads as bool
             return None
         width, height = page.imagewidth, page.imagelength
         if width * height > max_pixels:

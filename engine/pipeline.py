@@ -35,6 +35,8 @@ CACHED_RENDER_PIXELS = 4_000_000
 #: Share of the sRGB boundary chroma used: bilinear interpolation in the boundary table can overshoot the
 #: true boundary by a hair, which OpenCV's conversion would then clip.
 _GAMUT_MARGIN = 0.995
+#: Largest tile side for cv2.remap, which refuses SHRT_MAX (32767) rows or columns.
+_REMAP_TILE = 32000
 #: CIE 1931 Y from linear sRGB (D65), the row OpenCV's own Lab conversion uses.
 _SRGB_TO_Y = np.array([[0.212671, 0.715160, 0.072169]], dtype=np.float32)
 _LAB_EPSILON = 216.0 / 24389.0  # CIE: below this Y the L* curve is linear
@@ -284,14 +286,18 @@ def _chroma_limit(lightness: np.ndarray, hue: np.ndarray) -> np.ndarray:
     """Largest in-sRGB chroma at each pixel's L* and hue (degrees): a bilinear lookup in the boundary table.
 
     The table's steps are 1 L* x 1 degree, so L* and hue are directly its row and column coordinates.
-    cv2.remap takes at most 32766 columns per call, hence the chunks for very wide photos.
+    cv2.remap takes fewer than 32767 (SHRT_MAX) rows and columns per call, hence the tiles for very wide
+    and very tall photos (a 30 x 40,000 strip is one render strip, and all of it on a cached preview).
     """
     table = _max_chroma_table()
     limit = np.empty_like(lightness)
-    for x0 in range(0, lightness.shape[1], 32000):
-        x1 = x0 + 32000
-        limit[:, x0:x1] = cv2.remap(table, hue[:, x0:x1], lightness[:, x0:x1], cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE)
+    height, width = lightness.shape
+    for y0 in range(0, height, _REMAP_TILE):
+        y1 = y0 + _REMAP_TILE
+        for x0 in range(0, width, _REMAP_TILE):
+            x1 = x0 + _REMAP_TILE
+            limit[y0:y1, x0:x1] = cv2.remap(table, hue[y0:y1, x0:x1], lightness[y0:y1, x0:x1], cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_REPLICATE)
     return limit
 
 
