@@ -137,8 +137,13 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
     this batch, an existing file only with --overwrite-outputs and only if Rechroma wrote it (with
     --skip-existing the job is skipped). A name that cannot even be looked up fails that one photo."""
     planner = NamePlanner(j.src for j in jobs)
+    folders: dict[Path, Path] = {}
     for job in jobs:
-        folder = args.output / job.subdir if args.output is not None else None
+        folder = None
+        if args.output is not None:
+            folder = folders.get(job.subdir)
+            if folder is None:
+                folder = folders[job.subdir] = args.output / job.subdir
         try:
             # The name this photo gets in this batch (the same on every run), then what is on disk decides.
             dst = planner.claim(output_path(job.src, folder, args.format), avoid_existing=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -28,7 +29,7 @@ def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str =
     The extension is ``fmt`` if given, else the input's own suffix when it is a writable format (kept as
     spelled, lower-cased: ".jpeg" stays ".jpeg"), else ".png" (e.g. for BMP or GIF inputs).
     """
-    src = Path(src)
+    src = src if isinstance(src, Path) else Path(src)
     if fmt is not None:
         ext = normalise_format(fmt)
     else:
@@ -40,7 +41,8 @@ def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str =
         raise ValueError(f"bad output name pattern {pattern!r}: only {{stem}} is available") from exc
     if not stem or "/" in stem or "\\" in stem:
         raise ValueError(f"output name pattern {pattern!r} must give a plain file name")
-    return Path(out_dir if out_dir is not None else src.parent) / f"{stem}.{ext}"
+    folder = src.parent if out_dir is None else out_dir if isinstance(out_dir, Path) else Path(out_dir)
+    return folder / f"{stem}.{ext}"
 
 
 def unique_path(path: Path, taken: Collection[Path] = (), *, avoid_existing: bool = True) -> Path:
@@ -65,27 +67,30 @@ class NamePlanner:
     """
 
     def __init__(self, reserved: Iterable[Path] = ()) -> None:
-        self._folders: dict[Path, Path] = {}
-        self._taken: set[Path] = set()
+        self._folders: dict[str, str] = {}
+        self._taken: set[str] = set()
         for path in reserved:
             self.reserve(path)
 
-    def key(self, path: Path) -> Path:
-        """``path`` with its folder resolved (cached per folder): equal keys mean the same place."""
-        folder = self._folders.get(path.parent)
+    def key(self, path: Path | str) -> str:
+        """``path`` with its folder resolved (once per folder): equal keys mean the same place."""
+        parent, name = os.path.split(os.fspath(path))
+        folder = self._folders.get(parent)
         if folder is None:
-            folder = self._folders[path.parent] = path.parent.resolve()
-        return folder / path.name
+            folder = self._folders[parent] = os.path.realpath(parent or ".")
+        return os.path.join(folder, name)
 
     def reserve(self, path: Path) -> None:
-        """Mark ``path`` as never to be planned (an input; a symlinked input under both of its names)."""
+        """Mark ``path`` as never to be planned (an input)."""
         self._taken.add(self.key(path))
-        if path.is_symlink():
-            self._taken.add(path.resolve())
 
     def claim(self, path: Path, *, avoid_existing: bool) -> Path:
         """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,
         not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long)."""
+        text = os.fspath(path)
+        if self.key(text) not in self._taken and not (avoid_existing and Path(text).exists()):
+            self._taken.add(self.key(text))
+            return path  # the common case, without building a single new Path
         for candidate in free_names(Path(path)):
             key = self.key(candidate)
             if key in self._taken or (avoid_existing and candidate.exists()):
