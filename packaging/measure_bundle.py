@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Bundle paths (prefixes under _internal/) per component, first match wins.
 COMPONENTS = [
     ("Qt (PySide6, shiboken6)", ("PySide6", "shiboken6", "libQt6", "libicu", "libpyside6", "libshiboken6")),
-    ("OpenCV (cv2 + vendored libs)", ("cv2", "opencv_python_headless.libs")),
+    ("OpenCV (cv2 + vendored libs)", ("cv2", "opencv_python_headless.libs", "opencv_contrib_python_headless.libs")),
     ("onnxruntime", ("onnxruntime",)),
     ("numpy (+ OpenBLAS)", ("numpy",)),
     ("Pillow", ("PIL", "pillow")),

@@ -106,16 +106,18 @@ def _opencv_with_stubs(slim_linux, folder: Path) -> Path:
     import cv2
 
     package = Path(cv2.__file__).resolve().parent
-    libs = package.parent / "opencv_python_headless.libs"
+    # opencv-python-headless and opencv-contrib-python-headless vendor the same libraries under their own names.
+    candidates = ("opencv_python_headless.libs", "opencv_contrib_python_headless.libs")
+    libs = next((package.parent / name for name in candidates if (package.parent / name).is_dir()), None)
     extension = next(package.glob("cv2*.so"), None)
-    if extension is None or not libs.is_dir():
-        pytest.skip("not a manylinux opencv-python-headless install")
+    if extension is None or libs is None:
+        pytest.skip("not a manylinux opencv(-contrib)-python-headless install")
     toc = [("cv2/" + extension.name, str(extension), "EXTENSION")]
-    toc += [(f"opencv_python_headless.libs/{lib.name}", str(lib), "BINARY") for lib in sorted(libs.iterdir())]
+    toc += [(f"{libs.name}/{lib.name}", str(lib), "BINARY") for lib in sorted(libs.iterdir())]
     stubbed, log = slim_linux.stub_opencv_extras(toc, folder / "stubs")
     assert len(log) >= 5 and all("-> stub of" in line for line in log)  # avcodec/format/util, swscale, openblas
     shutil.copytree(package, folder / "site" / "cv2", ignore=shutil.ignore_patterns("__pycache__", "cv2*.so"))
-    (folder / "site" / "opencv_python_headless.libs").mkdir()
+    (folder / "site" / libs.name).mkdir()
     for dest, src, _ in stubbed:
         shutil.copy(src, folder / "site" / dest)
     return folder / "site"
