@@ -381,6 +381,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No new photos found there", 5000)
         return len(items)
 
+    def open_from_elsewhere(self, paths: list[Path]) -> None:
+        """Photos handed over by a second launch ("Open with Rechroma"): queue them and come to the front."""
+        if paths:
+            self.add_paths(paths)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
     def open_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
         files, _ = QFileDialog.getOpenFileNames(
