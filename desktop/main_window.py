@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QueueModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.COL_STATE, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(QueueModel.COL_STATE, 130)
+        header.resizeSection(QueueModel.COL_STATE, 96)  # "failed: <reason>" is elided; its tooltip has it all
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([360, 840])
+        self.splitter.setSizes([430, 770])  # room for names like "mountains-1952.jpg" in the default window
         self.setCentralWidget(self.splitter)
         self.model_label = QLabel("")
         self.statusBar().addPermanentWidget(self.model_label)

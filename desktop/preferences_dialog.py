@@ -19,6 +19,8 @@ def render_size_spin(native: int | None) -> QSpinBox:
     spin.setSingleStep(32)
     spin.setSpecialValueText(f"model's own ({native} px)" if native else "model's own")
     spin.setSuffix(" px")
+    # Wide enough for the special text once the model is known (the size hint is taken before that).
+    spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance("model's own (4096 px)") + 36)
     return spin
 
 

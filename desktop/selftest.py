@@ -3,9 +3,9 @@
 It colorizes a bundled sample photo through the real engine and checks the result (the output exists, has the
 input's size, keeps its luminance and has colour), then starts Qt offscreen, checks the SVG icon renders,
 opens the main window on the same model, and hands a photo from a "second launch" to a local server (the
-single-instance path, which needs QtNetwork in a bundle). Exit status 0 when every check passed, 1 otherwise; each check prints
-one ``ok``/``FAIL`` line so a build log says what broke. It lives in ``desktop`` because it must be importable
-from the bundle (``packaging/`` is not a package) and it exercises the desktop's own window.
+single-instance path, which needs QtNetwork in a bundle). Exit status 0 when every check passed, 1 otherwise;
+each check prints one ``ok``/``FAIL`` line so a build log says what broke. It lives in ``desktop`` because it
+must be importable from the bundle (``packaging/`` is not a package) and it exercises the desktop's own window.
 
     rechroma --self-test [--model PATH] [--photo PATH] [--out DIR]
     python -m desktop.selftest [...]            # the same from a source checkout
