@@ -444,8 +444,7 @@ class MainWindow(QMainWindow):
 
     def _on_preferences_changed(self) -> None:
         self.controller.default_render_size = self.settings.render_size
-        if self.selected_id is None:
-            self._show_item_settings(None)
+        self._show_item_settings(self.controller.model.item(self.selected_id) if self.selected_id else None)
         self.statusBar().showMessage("Preferences saved: photos added from now on start with them", 5000)
 
     def export(self, item_ids: list[str]) -> None:
@@ -592,7 +591,7 @@ class MainWindow(QMainWindow):
     def _on_busy_changed(self, busy: bool) -> None:
         """The photo being worked on comes into view (unless the user is busy choosing in the queue)."""
         current = self.controller.current_item_id
-        if busy and current is not None and not self.queue_view.state() == QAbstractItemView.State.DragSelectingState:
+        if busy and current is not None and self.queue_view.state() != QAbstractItemView.State.DragSelectingState:
             row = self.controller.model.row_of(current)
             if row >= 0:
                 self.queue_view.scrollTo(self.controller.model.index(row, 0))
