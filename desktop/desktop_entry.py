@@ -28,7 +28,6 @@ MIME_TYPES = (
     "image/x-ms-bmp",
     "image/webp",
     "image/gif",
-    "inode/directory",
 )
 
 
