@@ -92,6 +92,8 @@ class BatchController(QObject):
         self._durations: list[float] = []
         self._previews: OrderedDict[str, Preview] = OrderedDict()
         self._resume_when_ready = False
+        #: Render size of photos without their own (``QueueItem.render_size`` None): Preferences; 0 = the model's.
+        self.default_render_size = 0
 
         self.worker = EngineWorker(store, threads)
         self.thread = QThread(self)
@@ -239,7 +241,8 @@ class BatchController(QObject):
             self.start()
 
     def rerun(self, item_id: str, render_size: int | None) -> None:
-        """Run one photo again (e.g. at another render size) now, whether or not a batch runs."""
+        """Run one photo again now, whether or not a batch runs; ``render_size`` becomes the photo's own
+        (0: the model's native size; None: back to the Preferences default)."""
         item = self.model.item(item_id)
         if item is None or item.state == State.WORKING:
             return
@@ -327,12 +330,17 @@ class BatchController(QObject):
         while self._priority:
             item = self.model.item(self._priority.popleft())
             if item is not None and item.state == State.QUEUED:
-                return ColorizeJob(item.id, item.path, item.render_size)
+                return ColorizeJob(item.id, item.path, self.render_size_of(item))
         if self.running and not self.paused:
             for item in self.model.items():
                 if item.state == State.QUEUED:
-                    return ColorizeJob(item.id, item.path, item.render_size)
+                    return ColorizeJob(item.id, item.path, self.render_size_of(item))
         return None
+
+    def render_size_of(self, item: QueueItem) -> int | None:
+        """The size this photo runs at: its own, else the default; None means the model's native size."""
+        size = item.render_size if item.render_size is not None else self.default_render_size
+        return size or None
 
     def _dispatch(self) -> None:
         if self._current is not None or self.closing:

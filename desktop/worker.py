@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
+from desktop.photo_traits import photo_traits
 from desktop.queue_store import QueueStore
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
@@ -61,6 +62,7 @@ class Preview:
     before: np.ndarray
     prediction: Prediction | None
     original_size: tuple[int, int]
+    alpha: np.ndarray | None = None  # transparency at the size of ``before`` (shown over a checkerboard)
 
 
 @dataclass
@@ -215,7 +217,7 @@ class EngineWorker(QObject):
         ab_file = self.store.save_ab(job.item_id, prediction.ab)
         small = prediction.preview(PREVIEW_SIDE)
         before = _resize_to(photo.pixels, small.lightness.shape[:2])
-        preview = Preview(before=before, prediction=small, original_size=photo.size)
+        preview = Preview(before=before, prediction=small, original_size=photo.size, alpha=small.alpha)
         return ColorizeResult(
             item_id=job.item_id,
             ab_file=ab_file,
@@ -295,6 +297,11 @@ def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
 def load_preview(path: Path, ab_file: Path | None) -> Preview:
     """The original at preview size, plus its colour from the cached a*b* if it was colorized."""
     before = read_preview(path, PREVIEW_SIDE)
-    prediction = prediction_from_cache(before, QueueStore.load_ab(ab_file)) if ab_file else None
     height, width = before.shape[:2]
-    return Preview(before=before, prediction=prediction, original_size=(width, height))
+    alpha = None
+    if photo_traits(path).alpha:  # only then the full decode, for the alpha the quick preview read drops
+        full = read_photo(path).alpha
+        if full is not None:
+            alpha = cv2.resize(full, (width, height), interpolation=cv2.INTER_AREA)
+    prediction = prediction_from_cache(before, QueueStore.load_ab(ab_file), alpha=alpha) if ab_file else None
+    return Preview(before=before, prediction=prediction, original_size=(width, height), alpha=alpha)

@@ -1,4 +1,4 @@
-"""Judge a colorizer as QUALITY.md does: make colour photos grey, colorize them through the engine, compare.
+"""Judge a colorizer as docs/quality.md does: make colour photos grey, colorize them through the engine, compare.
 
 The engine's own `colorize` + `Prediction.render` is the code path under test, exactly as the app and the CLI use
 it; only the file decode happens once here so every model sees the same pixels. Baselines (the grey photo itself
@@ -55,7 +55,7 @@ def unpack_split(pack: Path, split: int, folder: Path) -> list[Path]:
 def photo_groups(photos: list[Path], roots: list[Path]) -> dict[str, str]:
     """Photo path -> its first sub-folder under the root it was found in (``people``, ``other``, ...).
 
-    QUALITY.md judges people, objects and interiors as well as landscapes: a mean over everything can hide a
+    docs/quality.md judges people, objects and interiors as well as landscapes: a mean over everything can hide a
     model that only does skies. Photos straight in a root have no group."""
     groups: dict[str, str] = {}
     for path in photos:

@@ -15,8 +15,10 @@ def test_settings_and_finished_queue_survive_a_new_window(
     qtbot, make_window, run_batch, spy_model, photo_dir: Path, tmp_path: Path
 ) -> None:
     first = make_window()
-    first.strength.setValue(150)
-    first.render_size.setValue(256)
+    preferences = first.show_preferences()  # what new photos start with (the slider is per photo: issue 14)
+    preferences.strength.setValue(150)
+    preferences.render_size.setValue(256)
+    preferences.accept()
     first.device.setCurrentIndex(first.device.findData("cpu"))
     first.resize(760, 520)  # within the offscreen screen, which restoreGeometry clamps to
     first.add_paths([photo_dir / "colour.jpg", photo_dir / "grey.png"])
@@ -30,8 +32,8 @@ def test_settings_and_finished_queue_survive_a_new_window(
     assert second.size() == first.size()
     items = second.controller.model.items()
     assert [(i.name, i.state, i.render_size) for i in items] == [
-        ("colour.jpg", State.DONE, 256),
-        ("grey.png", State.DONE, 256),
+        ("colour.jpg", State.DONE, None),  # None: the Preferences size, 256 (shown in the box above)
+        ("grey.png", State.DONE, None),
     ]
     # Finished photos show and export from the cached result: the model is not run again.
     spy = spy_model(second)
