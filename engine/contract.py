@@ -72,7 +72,12 @@ class ModelContract:
         return bool(self.hint_input_name)
 
     def to_metadata(self) -> dict[str, str]:
-        return {METADATA_KEY: json.dumps(asdict(self), sort_keys=True)}
+        values = asdict(self)
+        if self.version < 2:  # version 1 had no hint fields: write it as version 1 readers expect it
+            if self.takes_hints:
+                raise ModelContractError("a hint-taking model needs contract version 2 or later")
+            values = {k: v for k, v in values.items() if k not in _HINT_FIELDS}
+        return {METADATA_KEY: json.dumps(values, sort_keys=True)}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, str]) -> ModelContract:

@@ -26,7 +26,6 @@ LAMBDA = 5e5
 SIGMA = 1.5
 #: The confidence is raised to this power before it weights the propagation against the model's colour.
 BLEND_GAMMA = 0.5
-_TINY = 1e-12
 
 
 @dataclass
@@ -57,11 +56,15 @@ def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA,
     mask = planes.mask
     stack = cv2.merge([planes.ab[..., 0] * mask, planes.ab[..., 1] * mask, mask])
     smooth = cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma)
-    reach = np.maximum(smooth[..., 2], _TINY)
-    ab = smooth[..., :2] / reach[..., None]
-    # The mask level the hints reaching each pixel have at their own pixels, spread the same way.
-    home = cv2.ximgproc.fastGlobalSmootherFilter(guide, reach * mask, lam, sigma) / reach
-    confidence = np.clip(reach / np.maximum(home, _TINY), 0.0, 1.0).astype(np.float32)
+    reach = smooth[..., 2].astype(np.float64)
+    reached = reach > 0  # far across strong edges the smoothed mask underflows to 0: no colour known there
+    ab = np.where(reached[..., None], smooth[..., :2] / np.where(reached, reach, 1.0)[..., None], 0.0)
+    # "home": the mask level at the hints that reach a pixel, spread the same way (normalised); the
+    # confidence is reach / home = reach^2 / smooth(reach x mask).
+    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, (reach * mask).astype(np.float32), lam, sigma)
+    home_sum = home_sum.astype(np.float64)
+    confidence = np.where(home_sum > 0, reach * reach / np.where(home_sum > 0, home_sum, 1.0), 0.0)
+    confidence = np.clip(confidence, 0.0, 1.0).astype(np.float32)
     return Propagation(ab.astype(np.float32), confidence)
 
 
