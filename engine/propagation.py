@@ -55,17 +55,15 @@ def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA,
     guide = guide_of(lightness)
     mask = planes.mask
     stack = cv2.merge([planes.ab[..., 0] * mask, planes.ab[..., 1] * mask, mask])
-    smooth = cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma)
-    reach = smooth[..., 2].astype(np.float64)
-    reached = reach > 0  # far across strong edges the smoothed mask underflows to 0: no colour known there
-    ab = np.where(reached[..., None], smooth[..., :2] / np.where(reached, reach, 1.0)[..., None], 0.0)
-    # "home": the mask level at the hints that reach a pixel, spread the same way (normalised); the
-    # confidence is reach / home = reach^2 / smooth(reach x mask).
-    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, (reach * mask).astype(np.float32), lam, sigma)
-    home_sum = home_sum.astype(np.float64)
-    confidence = np.where(home_sum > 0, reach * reach / np.where(home_sum > 0, home_sum, 1.0), 0.0)
-    confidence = np.clip(confidence, 0.0, 1.0).astype(np.float32)
-    return Propagation(ab.astype(np.float32), confidence)
+    a_sum, b_sum, reach = cv2.split(cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma))
+    # cv2.divide gives 0 where the divisor is 0: far across strong edges the smoothed mask underflows to 0,
+    # and no colour is known there.
+    ab = cv2.merge([cv2.divide(a_sum, reach), cv2.divide(b_sum, reach)])
+    # "home": the mask level at the hints that reach a pixel, spread the same way (normalised), so the
+    # confidence reach / home is reach^2 / smooth(reach x mask).
+    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, cv2.multiply(reach, mask), lam, sigma)
+    confidence = np.minimum(cv2.divide(cv2.multiply(reach, reach), home_sum), np.float32(1.0))
+    return Propagation(ab, confidence)
 
 
 def blend(model_ab: np.ndarray, propagation: Propagation, gamma: float = BLEND_GAMMA) -> np.ndarray:
