@@ -51,13 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from desktop import crash_log
     from desktop.main_window import MainWindow, app_icon
+    from desktop.queue_store import default_data_dir
     from desktop.settings import APPLICATION, ORGANISATION
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(app_icon())
+    crash_log.enable(default_data_dir())  # a native crash leaves every thread's stack there
     window = MainWindow(model_path=args.model)
     if args.photos:
         window.add_paths(args.photos)

@@ -40,6 +40,7 @@ from desktop.compare_view import CompareView
 from desktop.export_dialog import ExportDialog
 from desktop.images import to_qimage
 from desktop.live_render import LiveRenderer, render_stages
+from desktop.notice_bar import NoticeBar
 from desktop.queue_model import QueueModel, State
 from desktop.queue_store import QueueStore, default_data_dir
 from desktop.settings import DEVICES, AppSettings
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 0, 6)
+        self.notice_bar = NoticeBar()  # news about the saved queue (see BatchController.queueNotice)
+        left_layout.addWidget(self.notice_bar)
         left_layout.addWidget(self.queue_view, 1)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.progress_label)
@@ -306,6 +309,7 @@ class MainWindow(QMainWindow):
         c.itemFinished.connect(self._on_item_finished)
         c.exportFinished.connect(self._on_export_finished)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.queueNotice.connect(self.notice_bar.show_notice)
         c.model.rowsInserted.connect(self._on_rows_inserted)
         c.model.rowsRemoved.connect(lambda *_: self._on_selection_changed())
 
