@@ -196,7 +196,8 @@ class BatchController(QObject):
             return
         changed, removed = self.model.take_changes(limit, only)
         try:
-            self.store.write(changed, removed, self.running and not self.paused)
+            # A batch waiting for the model to resume is still running: quitting during start-up keeps it so.
+            self.store.write(changed, removed, (self.running and not self.paused) or self._resume_when_ready)
         except OSError as exc:
             self.message.emit(f"Could not save the queue: {exc.strerror or exc}")
 
