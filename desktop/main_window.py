@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.COL_STATE, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(QueueModel.COL_STATE, 130)
+        header.setResizeContentsPrecision(0)  # size the columns from the visible rows, not 1,000 of 50,000
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
