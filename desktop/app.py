@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from desktop import crash_log
     from desktop.desktop_entry import APP_ID
     from desktop.main_window import MainWindow, app_icon
     from desktop.queue_store import default_data_dir
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setDesktopFileName(APP_ID)  # the taskbar matches the window to rechroma.desktop and its icon
     app.setWindowIcon(app_icon())
+    crash_log.enable(default_data_dir())  # a native crash leaves every thread's stack there
 
     probe = os.environ.get(PROBE_ENV)
     single = not (args.new_instance or probe)  # the start-up probe times a fresh start, never a hand-over

@@ -40,6 +40,7 @@ from desktop.compare_view import CompareView
 from desktop.export_dialog import ExportDialog
 from desktop.images import to_qimage
 from desktop.live_render import LiveRenderer, render_stages
+from desktop.notice_bar import NoticeBar
 from desktop.preferences_dialog import PreferencesDialog, render_size_spin
 from desktop.queue_model import QueueModel, State
 from desktop.queue_store import QueueStore, default_data_dir
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.COL_STATE, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(QueueModel.COL_STATE, 96)  # "failed: <reason>" is elided; its tooltip has it all
+        header.setResizeContentsPrecision(0)  # size the columns from the visible rows, not 1,000 of 50,000
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
@@ -137,6 +139,8 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 0, 6)
+        self.notice_bar = NoticeBar()  # news about the saved queue (see BatchController.queueNotice)
+        left_layout.addWidget(self.notice_bar)
         left_layout.addWidget(self.queue_stack, 1)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.progress_label)
@@ -362,6 +366,7 @@ class MainWindow(QMainWindow):
         c.itemFinished.connect(self._on_item_finished)
         c.exportFinished.connect(self._on_export_finished)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.queueNotice.connect(self.notice_bar.show_notice)
         c.model.rowsInserted.connect(self._on_rows_inserted)
         c.model.rowsRemoved.connect(lambda *_: self._on_rows_removed())
 

@@ -71,13 +71,15 @@ class ColorizeJob:
     path: Path
     render_size: int | None
     cancel: CancelToken = field(default_factory=CancelToken)
+    #: Build a preview with the result (only for the photo on show: a batch skips the work otherwise).
+    want_preview: bool = True
 
 
 @dataclass
 class ColorizeResult:
     item_id: str
     ab_file: Path
-    preview: Preview
+    preview: Preview | None
     size: tuple[int, int]
     source_stamp: tuple[int, int]
     seconds: float
@@ -215,9 +217,11 @@ class EngineWorker(QObject):
         prediction = colorize(photo, self.generator, render_size=job.render_size, cancel=job.cancel)
         job.cancel.raise_if_cancelled()
         ab_file = self.store.save_ab(job.item_id, prediction.ab)
-        small = prediction.preview(PREVIEW_SIDE)
-        before = _resize_to(photo.pixels, small.lightness.shape[:2])
-        preview = Preview(before=before, prediction=small, original_size=photo.size, alpha=small.alpha)
+        preview = None
+        if job.want_preview:
+            small = prediction.preview(PREVIEW_SIDE)
+            before = _resize_to(photo.pixels, small.lightness.shape[:2])
+            preview = Preview(before=before, prediction=small, original_size=photo.size, alpha=small.alpha)
         return ColorizeResult(
             item_id=job.item_id,
             ab_file=ab_file,
@@ -292,6 +296,13 @@ def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
     size = reader.size()
     dims = (size.width(), size.height()) if size.isValid() else None
     return read_preview(path, THUMBNAIL_SIDE), dims
+
+
+def load_colour_thumbnail(path: Path, ab_file: Path, strength: float) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A finished photo's thumbnail in colour, from the original and its cached a*b* (no model run)."""
+    pixels, dims = load_thumbnail(path)
+    prediction = prediction_from_cache(pixels, QueueStore.load_ab(ab_file))
+    return prediction.render(strength), dims
 
 
 def load_preview(path: Path, ab_file: Path | None) -> Preview:
