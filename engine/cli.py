@@ -26,11 +26,13 @@ from engine import __version__
 from engine.atomic_file import atomic_write, remove_stale_temps
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
+from engine.hints import HintsError
 from engine.model import DEVICES, DeviceError, Generator, NoModelError
 from engine.naming import NamePlanner, normalise_format, output_path
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
 from engine.pipeline import MAX_STRENGTH, colorize_file
+from engine.sidecar import hints_for_photo
 
 PROG = "rechroma-cli"
 #: Why an existing output was skipped under --overwrite-outputs: a file Rechroma did not write is never replaced.
@@ -50,6 +52,7 @@ class Job:
     size: tuple[int, int] | None = None
     #: The output got a free name (-2, ...) because its own name was taken on disk.
     free_name: bool = False
+    hints: int = 0  #: colour hints used (from the photo's sidecar or --hints)
 
     def as_json(self) -> dict:
         written = self.output is not None and self.status in ("done", "skipped")
@@ -60,6 +63,7 @@ class Job:
             "error": self.error,
             "seconds": round(self.seconds, 3),
             "size": list(self.size) if self.size else None,
+            "hints": self.hints,
         }
 
 
@@ -119,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     existing.add_argument("--overwrite-outputs", action="store_true",
                           help="replace existing outputs (inputs are never overwritten)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write per-file results as JSON")
+    hints = parser.add_mutually_exclusive_group()
+    hints.add_argument("--hints", type=Path, metavar="FILE",
+                       help="colour hints (.hints.json) for a single input photo (default: its sidecar, "
+                       "<photo file name>.hints.json, when there is one)")
+    hints.add_argument("--no-hints", action="store_true", help="ignore hint sidecars")
     parser.add_argument("--model", type=Path, metavar="PATH", help="ONNX generator (default: the installed one)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -208,18 +217,21 @@ def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: C
     started = time.perf_counter()
     planned = job.output
     try:
+        hints = hints_for_photo(job.src, args.hints, use_sidecars=not args.no_hints)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         # next_free: a name taken by another program or run after planning moves this photo to -2, -3, ...
         job.output = colorize_file(
             job.src, job.output, generator, strength=args.strength, render_size=args.render_size,
             fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs,
-            next_free=not args.overwrite_outputs, cancel=cancel,
+            next_free=not args.overwrite_outputs, cancel=cancel, hints=hints,
         )
-        job.status, job.size = "done", _output_size(job.output)
+        job.status, job.size, job.hints = "done", _output_size(job.output), len(hints or ())
         job.free_name = job.free_name or job.output != planned
     except (Cancelled, KeyboardInterrupt):
         job.status, job.error, job.output = "cancelled", "interrupted", None
         raise
+    except HintsError as exc:
+        job.status, job.error = "failed", f"hints: {exc}"
     except PhotoError as exc:
         job.status, job.error = "failed", one_line(str(exc))
     except MemoryError:
@@ -344,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{PROG}: no photos found in {' '.join(args.inputs)} "
                 f"(looked for {', '.join(sorted(PHOTO_SUFFIXES))})", err=True)
         return 2
+    if args.hints is not None and len(batch.jobs) + len(batch.problems) != 1:
+        say(f"{PROG}: --hints goes with a single input photo, got {len(batch.jobs) + len(batch.problems)}", err=True)
+        return 2
     if args.json is not None:
         refusal = check_report_path(args.json, batch.jobs)
         if refusal:
@@ -392,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     not_ours = sum(j.status == "skipped" and j.error == NOT_OURS for j in every)
     rate = counts["done"] / elapsed if elapsed > 0 else 0.0
     skipped = f"skipped {counts['skipped']}" + (f" ({not_ours} not ours)" if not_ours else "")
-    summary = f"done {counts['done']}, {skipped}, failed {counts['failed']} in {elapsed:.1f} s ({rate:.2f} photos/s)"
+    summary = (f"done {counts['done']}, {skipped}, failed {counts['failed']} in {elapsed:.1f} s "
+               f"({rate:.2f} photos/s); {sum(j.hints > 0 for j in every)} with hints")
     if interrupted:
         summary += f"; interrupted, {counts['cancelled'] + counts['pending']} not done"
     say(summary)
