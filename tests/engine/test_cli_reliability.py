@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -25,6 +26,8 @@ from engine.model import Generator
 from engine.resources import MODELS_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[2]
+#: tqdm's progress line: "50%|█████     | 1/2 [00:01<00:01,  1.04s/photo, a.jpg]"
+PROGRESS = re.compile(r"\| *\d+/\d+ \[")
 
 
 @pytest.fixture
@@ -55,7 +58,7 @@ def grey_photo(path: Path, seed: int = 0, size: tuple[int, int] = (48, 64)) -> P
 def error_lines(stderr: str) -> list[str]:
     """stderr without the progress bar (tqdm redraws with \\r)."""
     lines = [line.split("\r")[-1].strip() for line in stderr.splitlines()]
-    return [line for line in lines if line and "photo/s" not in line and "photo]" not in line and "it/s" not in line]
+    return [line for line in lines if line and not PROGRESS.search(line)]
 
 
 # --- 1. --json never replaces a photo or a foreign file -----------------------------------------------
@@ -306,3 +309,45 @@ def test_many_photos_one_line_each_without_library_noise(tmp_path: Path, run) ->
     assert sorted(lines) == sorted([f"error: {tmp_path / 'empty.jpg'}: file is empty",
                                     f"error: {tmp_path / 'text.png'}: not an image file"])
     assert good.exists()
+
+
+def test_library_warnings_never_reach_the_terminal(tmp_path: Path, standin_model: Path) -> None:
+    """A real process (pytest would swallow Python warnings): Pillow's UserWarning about a damaged EXIF tag
+    and libpng's complaint about a bad ICC profile used to print between the photos."""
+    import io
+    import struct
+    import zlib
+
+    from engine.photo_io_meta import insert_png_chunks, png_chunk
+
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x010E, 2, 5000, 9999) + b"\0" * 4
+    out = io.BytesIO()
+    Image.fromarray(make_scene(20, 30)).save(out, "JPEG", exif=b"Exif\x00\x00" + tiff)
+    (tmp_path / "bad_exif.jpg").write_bytes(out.getvalue())
+    out = io.BytesIO()
+    Image.fromarray(to_grey(make_scene(20, 30))).save(out, "PNG")
+    bad_icc = png_chunk(b"iCCP", b"bad\x00\x00" + zlib.compress(b"\0\0\1\0" + b"junk" * 80))
+    (tmp_path / "bad_icc.png").write_bytes(insert_png_chunks(out.getvalue(), bad_icc))
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", str(tmp_path), "-o", str(tmp_path / "out"), "--model",
+         str(standin_model), "--threads", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert error_lines(result.stderr) == []
+    assert "done 2, skipped 0, failed 0" in result.stdout
+
+
+def test_opencv_errors_are_told_on_one_line() -> None:
+    import cv2
+
+    from engine.cli import one_line
+
+    try:
+        cv2.remap(np.zeros((4, 4), np.float32), np.zeros((1, 40000), np.float32), np.zeros((1, 40000), np.float32),
+                  cv2.INTER_LINEAR)
+    except cv2.error as exc:
+        text = str(exc)
+    assert text.endswith("\n")  # OpenCV's "OpenCV(x) /build/path:line: error: (-215...) in function 'remap'\n"
+    line = one_line(text)
+    assert "\n" not in line and line.startswith("(-215:Assertion failed)") and "remap" in line
