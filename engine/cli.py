@@ -392,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     for job in batch.jobs:
         if job.status == "failed":
             say(f"error: {job.src}: {job.error}", err=True)
-    for folder in {j.output.parent for j in batch.jobs if j.output is not None}:
+    folders = {j.output.parent for j in batch.jobs if j.output is not None}
+    for folder in folders | ({args.json.parent} if args.json is not None else set()):
         remove_stale_temps(folder)  # leftovers of a run that was killed outright
 
     cancel = CancelToken()
