@@ -351,3 +351,17 @@ def test_opencv_errors_are_told_on_one_line() -> None:
     assert text.endswith("\n")  # OpenCV's "OpenCV(x) /build/path:line: error: (-215...) in function 'remap'\n"
     line = one_line(text)
     assert "\n" not in line and line.startswith("(-215:Assertion failed)") and "remap" in line
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png", "tif", "webp"])
+def test_provenance_is_recognised_in_every_output_format(tmp_path: Path, fmt: str) -> None:
+    from engine.photo_io import made_by_rechroma, write_photo
+
+    pixels = make_scene(24, 32)
+    ours = write_photo(tmp_path / f"ours.{fmt}", pixels, description="Colorized by Rechroma")
+    bare = write_photo(tmp_path / f"bare.{fmt}", pixels)  # no description, no input EXIF: still ours
+    theirs = tmp_path / f"theirs.{fmt}"
+    Image.fromarray(pixels).save(theirs)
+    assert made_by_rechroma(ours) and made_by_rechroma(bare)
+    assert not made_by_rechroma(theirs)
+    assert not made_by_rechroma(tmp_path / "missing.jpg")
