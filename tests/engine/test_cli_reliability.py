@@ -160,8 +160,8 @@ def test_signal_stops_cleanly_with_summary_and_report(tmp_path: Path, slow_model
     assert proc.returncode == code, stderr
     assert "interrupted" in stdout and "not done" in stdout
     files = json.loads(report.read_text())["files"]
-    assert {f["status"] for f in files} <= {"done", "cancelled", "pending"} and "cancelled" in {
-        f["status"] for f in files}
+    statuses = [f["status"] for f in files]
+    assert set(statuses) <= {"done", "cancelled", "pending"} and statuses.count("done") < len(statuses)
     for entry in files:
         assert (entry["output"] is not None) == (entry["status"] == "done")
     assert not [p for p in tmp_path.rglob("*") if TEMP_MARKER in p.name]
