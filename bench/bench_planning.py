@@ -53,18 +53,18 @@ print(json.dumps({"first": seen.get("first"), "total": time.perf_counter() - sta
 """
 
 
-def plan_names(folder: Path, count: int) -> list[float]:
+def plan_names(folder: Path, count: int) -> list[tuple[float, float]]:
     folder.mkdir()
     for i in range(count):
         (folder / f"scan{i:06d}.jpg").touch()
     times = []
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         batch = expand_inputs([str(folder)], recursive=False, output_dir=None)
         args = argparse.Namespace(output=folder.parent / "out", format=None, skip_existing=False,
                                   overwrite_outputs=False)
         plan_outputs(batch.jobs, args)
-        times.append(time.perf_counter() - started)
+        times.append((time.perf_counter() - started, time.process_time() - cpu))
         assert len(batch.jobs) == count
     return times
 
@@ -110,9 +110,10 @@ def main() -> None:
     print(f"- Model: `{model.name}`\n")
     print("| case | target | measured | result |")
     print("|---|---|---|---|")
-    best = min(plans)
+    best, cpu = min(plans)
     print(f"| plan {args.names:,} names (scan + naming, best of 3) | <= {PLAN_TARGET_S:g} s | {best:.2f} s "
-          f"(median {statistics.median(plans):.2f}) | {'pass' if best <= PLAN_TARGET_S else 'FAIL'} |")
+          f"(median {statistics.median(w for w, _ in plans):.2f}; CPU {cpu:.2f} s) | "
+          f"{'pass' if best <= PLAN_TARGET_S else 'FAIL'} |")
     best = min(first_times)
     print(f"| first photo done after start, folder of {args.photos:,} (fresh process, best of 3) | "
           f"<= {FIRST_PHOTO_TARGET_S:g} s | {best:.2f} s (median {statistics.median(first_times):.2f}) | "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import signal
 import sys
 import threading
@@ -156,7 +157,7 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
         try:
             # The name this photo gets in this batch (the same on every run), then what is on disk decides.
             dst = planner.claim(output_path(job.src, folder, args.format), avoid_existing=False)
-            if dst.exists():
+            if _exists(dst):
                 if args.skip_existing:
                     job.status, job.output = "skipped", dst
                     continue
@@ -169,6 +170,16 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
             job.status, job.error = "failed", _os_reason(exc)
             continue
         job.output = dst
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists without pathlib's overhead (100,000 calls when planning a big folder); like it, an
+    error other than "not there" (a name too long to look up) is raised."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
 
 
 def _os_reason(exc: OSError) -> str:

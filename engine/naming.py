@@ -87,9 +87,9 @@ class NamePlanner:
     def claim(self, path: Path, *, avoid_existing: bool) -> Path:
         """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,
         not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long)."""
-        text = os.fspath(path)
-        if self.key(text) not in self._taken and not (avoid_existing and Path(text).exists()):
-            self._taken.add(self.key(text))
+        key = self.key(path)
+        if key not in self._taken and not (avoid_existing and Path(path).exists()):
+            self._taken.add(key)
             return path  # the common case, without building a single new Path
         for candidate in free_names(Path(path)):
             key = self.key(candidate)

@@ -131,12 +131,19 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
     """Drop our own earlier results: named like a sibling's output *and* carrying our provenance."""
     if not skip_results:
         return photos
-    stems = {(os.path.dirname(key), photo.path.stem) for photo, key in photos}
     result = result_stems(pattern)
-    kept = []
-    for photo, key in photos:
-        match = result.fullmatch(photo.path.stem)
-        if match and (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
-            continue
-        kept.append((photo, key))
-    return kept
+    named_like_results = [i for i, (photo, _) in enumerate(photos) if result.fullmatch(_stem(photo.path.name))]
+    if not named_like_results:
+        return photos
+    stems = {(os.path.dirname(key), _stem(photo.path.name)) for photo, key in photos}
+    drop = set()
+    for i in named_like_results:
+        photo, key = photos[i]
+        match = result.fullmatch(_stem(photo.path.name))
+        if (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
+            drop.add(i)
+    return [entry for i, entry in enumerate(photos) if i not in drop]
+
+
+def _stem(name: str) -> str:
+    return os.path.splitext(name)[0]
