@@ -159,3 +159,11 @@ def test_a_file_where_the_folder_should_be(tmp_path: Path) -> None:
         atomic_write(tmp_path / "afile" / "out.json", b"{}", replace=True)
     with pytest.raises(IsADirectoryError):
         atomic_write(tmp_path, b"{}", replace=True)
+
+
+def test_write_photo_turns_a_too_long_name_into_a_photo_error(tmp_path: Path) -> None:
+    from engine.photo_io import PhotoError
+
+    with pytest.raises(PhotoError, match="^output file name is too long$"):
+        write_photo(tmp_path / ("n" * 300 + ".png"), np.zeros((4, 4, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []
