@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QColorDialog, QPushButton, QToolButton
 
 from desktop import dialogs
 from desktop.hint_points import HintPoint
@@ -388,3 +389,55 @@ def test_sidecar_write_is_atomic_and_never_deletes(tmp_path: Path) -> None:
     assert write_sidecar(photo, (), tmp_path / "data").path == sidecar_path(photo)
     assert read_sidecar(sidecar_path(photo)) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "a.jpg.hints.json"]  # no temp files left
+
+
+def test_a_batch_and_a_rerun_at_another_render_size_use_the_sidecar_hints(
+    qtbot, make_window, run_batch, photo_dir: Path
+) -> None:
+    photo = photo_dir / "colour.jpg"
+    sidecar_path(photo).write_text(json.dumps({"version": 1, "points": [{"x": 0.3, "y": 0.3, "color": GRASS}]}))
+    window = ready(qtbot, make_window, run_batch, [photo])
+    item = window.controller.model.item_at(0)
+
+    def a_at_hint() -> tuple[float, tuple[int, ...]]:
+        ab = np.load(item.ab_file).astype(np.float32)
+        return float(ab[int(0.3 * ab.shape[0]), int(0.3 * ab.shape[1]), 0]), ab.shape
+
+    value, shape = a_at_hint()
+    assert value < -10 and max(shape) == 512
+    with qtbot.waitSignal(window.controller.itemFinished, timeout=TIMEOUT_MS):
+        window.controller.rerun(item.id, 256)
+    value, shape = a_at_hint()
+    assert value < -10 and max(shape) == 256
+
+
+def test_eyedropper_picks_a_colour_from_another_photo_in_the_queue(
+    qtbot, make_window, run_batch, photo_dir: Path, tmp_path: Path
+) -> None:
+    reference = tmp_path / "reference.png"
+    Image.fromarray(np.full((60, 80, 3), (200, 40, 30), np.uint8)).save(reference)  # a red colour reference
+    window = ready(qtbot, make_window, run_batch, [photo_dir / "grey.png", reference])
+    click(qtbot, window, screen_pos(window.compare, 40, 40))
+    scan = window.controller.model.item_at(0)
+    window.hints.start_eyedropper(0, scan.id)
+    window.select_row(1)
+    qtbot.waitUntil(lambda: window.compare.before is not None and window.compare.before.width() == 80,
+                    timeout=TIMEOUT_MS)
+    window.compare.set_divider(1.0)  # the reference's original everywhere
+    click(qtbot, window, screen_pos(window.compare, 20, 20))
+    assert window.selected_id == scan.id, "the hint's photo did not come back"
+    picked = QColor(scan.hints[0].color)
+    assert abs(picked.red() - 200) < 6 and abs(picked.green() - 40) < 6 and abs(picked.blue() - 30) < 6
+    assert window.controller.model.item_at(1).hints == ()
+
+
+def test_more_colours_opens_the_qt_colour_dialog(qtbot, make_window, run_batch, photo_dir: Path) -> None:
+    window = ready(qtbot, make_window, run_batch, [photo_dir / "colour.jpg"])
+    click(qtbot, window, screen_pos(window.compare, 40, 40))
+    popover = window.hints.show_popover(0, window.compare.mapToGlobal(QPoint(5, 5)))
+    qtbot.mouseClick(popover.findChild(QPushButton, "moreColours"), Qt.MouseButton.LeftButton)
+    dialog = window.findChild(QColorDialog, "hintColourDialog")
+    assert dialog is not None and dialog.isVisible()
+    dialog.setCurrentColor(QColor("#123456"))
+    dialog.accept()
+    assert hints_of(window)[0].color == "#123456"
