@@ -12,7 +12,6 @@ import logging
 import os
 import statistics
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -143,8 +142,8 @@ class BatchController(QObject):
     #: Something the user must read about the saved queue (a damaged file set aside, entries dropped).
     queueNotice = Signal(str)
     #: A photo's colour changed with its hints: item id, the preview to show (its prediction re-coloured),
-    #: milliseconds from the change to the new a*b*.
-    hintPreview = Signal(str, object, float)
+    #: and whether it is the final colour (else the quick half-size run that comes first).
+    hintPreview = Signal(str, object, bool)
     hintsChanged = Signal(str)  # item id: its hints changed (the view redraws them)
 
     _runJob = Signal(object)
@@ -441,12 +440,11 @@ class BatchController(QObject):
     def _on_hint_rendered(self, result: HintResult) -> None:
         if self.closing or self._latest_hint.get(result.item_id) != result.generation:
             return
-        elapsed = (time.perf_counter() - result.requested_at) * 1000
         preview = self._previews.get(result.item_id)
         if preview is not None and preview.prediction is not None:
             old = preview.prediction
             preview.prediction = Prediction(old.lightness, result.ab, old.alpha, old.bit_depth)
-            self.hintPreview.emit(result.item_id, preview, elapsed)
+            self.hintPreview.emit(result.item_id, preview, result.final)
 
     def _on_hint_saved(self, item_id: str, generation: int, ab_file: Path) -> None:
         item = self.model.item(item_id)

@@ -96,7 +96,9 @@ class MainWindow(QMainWindow):
         self.last_hint_ms: float = 0.0
         self.last_hint_final_ms: float = 0.0
         self.hint_renders = 0  # full previews shown with new hints (tests and the benchmark wait on it)
-        self._hint_from: float | None = None
+        self._hint_from: float | None = None  # when the edit whose colour is coming was made
+        self._hint_final = False  # the colour coming is the final run's (not the quick one's)
+        self._hint_first_for: float | None = None  # the edit whose first colour image was already timed
 
         self._build_widgets()
         self.hints = HintEditor(
@@ -556,12 +558,13 @@ class MainWindow(QMainWindow):
         self.hint_label.setText(text)
         self.hint_label.setToolTip(item.hint_note)
 
-    def _on_hint_preview(self, item_id: str, preview: Preview, _milliseconds: float) -> None:
+    def _on_hint_preview(self, item_id: str, preview: Preview, final: bool) -> None:
         if item_id != self.selected_id:
             return
         self._shown = preview
         self._stages = None
         self._hint_from = self.hints.changed_at
+        self._hint_final = final
         self._render_after()
 
     def _on_sidecar_written(self, item_id: str, written: Written) -> None:
@@ -628,9 +631,10 @@ class MainWindow(QMainWindow):
             self.last_render_ms = milliseconds
         if self._hint_from is not None:
             hint_ms = (time.perf_counter() - self._hint_from) * 1000
-            if not final or not self.last_hint_ms:
+            if self._hint_first_for != self._hint_from:  # the first image with the edit's colour
+                self._hint_first_for = self._hint_from
                 self.last_hint_ms = hint_ms
-            if final:
+            if final and self._hint_final:
                 self.last_hint_final_ms = hint_ms
                 self.hint_renders += 1
                 self._hint_from = None

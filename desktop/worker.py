@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 #: Long side of the image the compare view shows and the strength slider re-renders.
 PREVIEW_SIDE = 1600
+#: A hint re-run first runs the model at this share of the render size (a quarter of the pixels), so the
+#: colour follows a click at once; the run at the full render size replaces it moments later.
+QUICK_HINT_SHARE = 0.5
+#: Render sizes below this get no quick stage: the full run is already quick.
+QUICK_HINT_FROM = 384
 THUMBNAIL_SIDE = 96
 
 
@@ -101,8 +106,9 @@ class HintResult:
     item_id: str
     generation: int
     hints: Points
-    ab: np.ndarray  #: a*b* at the render size, with the hints
+    ab: np.ndarray  #: a*b* with the hints: at half the render size for the quick stage, else at the render size
     requested_at: float
+    final: bool = True  #: the run at the photo's render size (else the quick half-size one before it)
 
 
 @dataclass
@@ -287,9 +293,16 @@ class EngineWorker(QObject):
             if self.generator is None:
                 raise RuntimeError("no model is loaded")
             small = self._lightness_for(job)
+            hints = engine_hints(job.hints) or None
+            side = max(small.shape)
+            if side >= QUICK_HINT_FROM:
+                quick = render_lightness(small, round(side * QUICK_HINT_SHARE))
+                job.cancel.raise_if_cancelled()
+                ab = predict_ab(quick, self.generator, render_size=max(quick.shape), cancel=job.cancel, hints=hints)
+                job.cancel.raise_if_cancelled()
+                self.hintRendered.emit(HintResult(job.item_id, job.generation, job.hints, ab, job.requested_at, False))
             job.cancel.raise_if_cancelled()
-            ab = predict_ab(small, self.generator, render_size=max(small.shape), cancel=job.cancel,
-                            hints=engine_hints(job.hints) or None)
+            ab = predict_ab(small, self.generator, render_size=side, cancel=job.cancel, hints=hints)
             job.cancel.raise_if_cancelled()
             self.hintRendered.emit(HintResult(job.item_id, job.generation, job.hints, ab, job.requested_at))
             if job.cancel.cancelled:  # a newer change will save its own
