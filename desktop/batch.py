@@ -172,8 +172,9 @@ class BatchController(QObject):
         self._wanted_preview: str | None = None
         #: What :meth:`restore` had to report about the saved queue (None when all was well).
         self.restore_notice: str | None = None
-        #: The hint run in flight or waiting (latest wins: a new change cancels it), and each photo's newest.
-        self._hint_job: HintJob | None = None
+        #: Each photo's hint run in flight or waiting (latest wins: a newer change to that photo cancels it;
+        #: other photos' runs, e.g. after Copy hints, go on), and the generation of each photo's newest.
+        self._hint_jobs: dict[str, HintJob] = {}
         self._hint_generation = 0
         self._latest_hint: dict[str, int] = {}
 
@@ -235,8 +236,8 @@ class BatchController(QObject):
         self._save_timer.stop()
         if self._current is not None:
             self._current.cancel.cancel()
-        if self._hint_job is not None:
-            self._hint_job.cancel.cancel()
+        for job in self._hint_jobs.values():
+            job.cancel.cancel()
         self.pool.clear()
         self.thread.quit()
         stopped = self.thread.wait(timeout_ms)
@@ -424,12 +425,14 @@ class BatchController(QObject):
             return
         if item.state != State.DONE:
             return  # a queued or running photo gets its hints when it is colorized
-        if self._hint_job is not None:
-            self._hint_job.cancel.cancel()
+        older = self._hint_jobs.get(item_id)
+        if older is not None:
+            older.cancel.cancel()
         self._hint_generation += 1
         self._latest_hint[item_id] = self._hint_generation
-        self._hint_job = HintJob(item.id, item.path, self.render_size_of(item), item.hints, self._hint_generation)
-        self._runHint.emit(self._hint_job)
+        job = HintJob(item.id, item.path, self.render_size_of(item), item.hints, self._hint_generation)
+        self._hint_jobs[item_id] = job
+        self._runHint.emit(job)
 
     def prepare_hints(self, item_id: str) -> None:
         """Warm the engine for hint runs on this photo (its render-size L*), so the first click is quick."""
@@ -450,10 +453,10 @@ class BatchController(QObject):
         item = self.model.item(item_id)
         if self.closing or item is None or self._latest_hint.get(item_id) != generation:
             return
-        if self._hint_job is not None and self._hint_job.generation == generation:
-            self._hint_job = None
+        self._hint_jobs.pop(item_id, None)
         item.ab_file = Path(ab_file)
         item.output = None  # an export made before these hints no longer shows this colour
+        item.thumbnail_key = None  # its thumbnail is read again from the new result
         self.model.update(item)
 
     def _on_hint_failed(self, item_id: str, generation: int, reason: str) -> None:

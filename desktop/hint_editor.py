@@ -163,6 +163,10 @@ class HintEditor(QObject):
         self.overlay.set_eyedropper(True)
         self.message.emit("Eyedropper: click a colour in any photo (select another photo in the queue to pick from it)")
 
+    def cancel_eyedropper(self) -> None:
+        self._picking = None
+        self.overlay.set_eyedropper(False)
+
     def _on_picked(self, position: QPointF) -> None:
         picking, self._picking = self._picking, None
         self.overlay.set_eyedropper(False)

@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._hint_from: float | None = None  # when the edit whose colour is coming was made
         self._hint_final = False  # the colour coming is the final run's (not the quick one's)
         self._hint_first_for: float | None = None  # the edit whose first colour image was already timed
+        self._asked_replace: set[str] = set()  # photos whose unreadable hint file we asked about
 
         self._build_widgets()
         self.hints = HintEditor(
@@ -537,6 +538,7 @@ class MainWindow(QMainWindow):
             self.select_row(row)
 
     def _on_hint_tool(self, on: bool) -> None:
+        self.hints.cancel_eyedropper()
         self.hints.overlay.set_active(on)
         if on and self.selected_id is not None:
             self.controller.prepare_hints(self.selected_id)
@@ -583,6 +585,9 @@ class MainWindow(QMainWindow):
             return
         item.hint_note = f"Hint file not used: {reason}. It is left as it is."
         self._on_hints_changed(item_id)
+        if item_id in self._asked_replace:  # asked once a session; the hints stay in the queue meanwhile
+            return
+        self._asked_replace.add(item_id)
         sidecars = self.controller.sidecars
         dialogs.confirm_replace_hint_file(self, item.name, reason, lambda: sidecars.confirm_replace(item))
 

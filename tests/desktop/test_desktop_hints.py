@@ -274,7 +274,7 @@ def test_a_newer_change_cancels_the_run_for_the_older_one(
     spy.hold()
     click(qtbot, window, screen_pos(view, 50, 50))
     assert spy.entered.wait(TIMEOUT_MS / 1000), "the model was not re-run for the new hint"
-    older = window.controller._hint_job
+    older = window.controller._hint_jobs[window.controller.model.item_at(0).id]
     click(qtbot, window, screen_pos(view, 250, 180))
     assert older.cancel.cancelled, "the run for the older hints was not cancelled"
     renders = window.hint_renders
@@ -288,6 +288,7 @@ def test_copy_hints_to_selected_photos_as_one_undo_step(qtbot, make_window, run_
     window = ready(qtbot, make_window, run_batch, [photo_dir / "colour.jpg", photo_dir / "grey.png",
                                                    photo_dir / "sepia.jpg"])
     click(qtbot, window, screen_pos(window.compare, 60, 60))
+    window.hints.recolour(0, GRASS)
     placed = hints_of(window)
     window.queue_view.selectAll()
     assert window.actions.copy_hints.isEnabled()
@@ -295,6 +296,13 @@ def test_copy_hints_to_selected_photos_as_one_undo_step(qtbot, make_window, run_
     assert [hints_of(window, row) for row in range(3)] == [placed] * 3
     qtbot.waitUntil(lambda: all(sidecar_path(p).exists() for p in (photo_dir / "grey.png", photo_dir / "sepia.jpg")),
                     timeout=TIMEOUT_MS)
+
+    # Each photo is re-coloured with them: copying to several does not cancel one photo's run for another's.
+    def green_at_hint(row: int) -> bool:
+        ab = np.load(window.controller.model.item_at(row).ab_file).astype(np.float32)
+        return float(ab[int(placed[0].y * ab.shape[0]), int(placed[0].x * ab.shape[1]), 0]) < -10
+
+    qtbot.waitUntil(lambda: all(green_at_hint(row) for row in range(3)), timeout=TIMEOUT_MS)
     window.actions.undo.trigger()
     assert [hints_of(window, row) for row in range(3)] == [placed, (), ()]
 
