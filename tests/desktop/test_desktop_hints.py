@@ -17,6 +17,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QPushButton, QToolButton
+from standin_model import build_hint_copy_model
 
 from desktop import dialogs
 from desktop.hint_points import HintPoint
@@ -449,3 +450,41 @@ def test_more_colours_opens_the_qt_colour_dialog(qtbot, make_window, run_batch, 
     dialog.setCurrentColor(QColor("#123456"))
     dialog.accept()
     assert hints_of(window)[0].color == "#123456"
+
+
+def test_with_a_model_that_reads_hints_the_hint_lands_on_the_clicked_pixel_of_a_rotated_photo(
+    qtbot, make_window, run_batch, tmp_path: Path
+) -> None:
+    # This model's colour is the sparse hint planes themselves: a*b* only where the engine drew a hint.
+    model = build_hint_copy_model(tmp_path / "copy.onnx")
+    upright = np.full((200, 120, 3), 40, np.uint8)
+    upright[150:161, 20:31] = 250
+    photo = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))).save(photo, quality=95, exif=exif.tobytes())
+
+    window = make_window(model)
+    assert window.controller.model_info.takes_hints and window.actions.hint_tool.isEnabled()
+    window.add_paths([photo])
+    run_batch(window)
+    window.select_row(0)
+    qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT_MS)
+    window.actions.hint_tool.setChecked(True)
+    window.compare.set_zoom(2.0)
+    click(qtbot, window, screen_pos(window.compare, 25, 155))
+    window.hints.recolour(0, "#c83232")
+    item = window.controller.model.item_at(0)
+
+    def hinted_pixels() -> np.ndarray:
+        ab = np.load(item.ab_file).astype(np.float32)
+        return np.argwhere(np.abs(ab[..., 0]) > 1.0), ab.shape
+
+    qtbot.waitUntil(lambda: len(hinted_pixels()[0]) > 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.hint_renders > 0 and not window.controller._hint_jobs, timeout=TIMEOUT_MS)
+    pixels, shape = hinted_pixels()
+    centre_y, centre_x = pixels.mean(axis=0) / np.array(shape[:2])
+    assert abs(centre_x * 120 - 25.5) < 2 and abs(centre_y * 200 - 155.5) < 2, "the hint is not on the white mark"
+    ab = np.load(item.ab_file).astype(np.float32)
+    row, col = pixels[len(pixels) // 2]
+    assert np.allclose(ab[row, col], parse_colour("#c83232"), atol=1.0)
