@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QPixmap
 
 from desktop.hint_points import Points
 
@@ -26,6 +26,30 @@ CLICK_SLOP_PX = 4.0
 def pixel_centre(position: QPointF) -> QPointF:
     """The centre of the screen pixel under the cursor: what the user points at, never a pixel's edge."""
     return QPointF(math.floor(position.x()) + 0.5, math.floor(position.y()) + 0.5)
+
+
+#: Side of the square a point is drawn in (logical pixels): the disc, both rings and the selection's growth.
+SPRITE_PX = int(2 * (RADIUS + 5)) + 2
+
+
+def point_sprite(colour: QColor, selected: bool, ratio: float = 1.0) -> QPixmap:
+    """A hint as it looks on screen: its colour in a disc, a dark ring inside a light one (one of the two
+    contrasts with any photo under it); a selected one is larger."""
+    pixmap = QPixmap(round(SPRITE_PX * ratio), round(SPRITE_PX * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    centre = QPointF(SPRITE_PX / 2, SPRITE_PX / 2)
+    radius = RADIUS + (2 if selected else 0)
+    painter.setBrush(colour)
+    painter.setPen(QPen(QColor(0, 0, 0, 220), 1.5))
+    painter.drawEllipse(centre, radius, radius)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(QPen(QColor(255, 255, 255, 235), 2.0 if selected else 1.5))
+    painter.drawEllipse(centre, radius + 1.6, radius + 1.6)
+    painter.end()
+    return pixmap
 
 
 class HintsOverlay(QObject):
@@ -45,6 +69,7 @@ class HintsOverlay(QObject):
         self.selected: int | None = None
         self._press: tuple[QPointF, int | None] | None = None
         self._dragging = False
+        self._sprites: dict[tuple, QPixmap] = {}
         view.overlay = self
         view.installEventFilter(self)
 
@@ -98,16 +123,14 @@ class HintsOverlay(QObject):
                         self._paint_point(painter, at, QColor(point.color), index == self.selected)
         painter.restore()
 
-    @staticmethod
-    def _paint_point(painter: QPainter, at: QPointF, colour: QColor, selected: bool) -> None:
-        # A dark ring inside a light one: one of them contrasts with any photo under it.
-        radius = RADIUS + (2 if selected else 0)
-        painter.setBrush(colour)
-        painter.setPen(QPen(QColor(0, 0, 0, 220), 1.5))
-        painter.drawEllipse(at, radius, radius)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(QColor(255, 255, 255, 235), 2.0 if selected else 1.5))
-        painter.drawEllipse(at, radius + 1.6, radius + 1.6)
+    def _paint_point(self, painter: QPainter, at: QPointF, colour: QColor, selected: bool) -> None:
+        ratio = self.view.devicePixelRatioF()
+        key = (colour.rgb(), selected, ratio)
+        pixmap = self._sprites.get(key)
+        if pixmap is None:  # antialiased circles are slow to draw: each look is drawn once, then blitted
+            pixmap = self._sprites[key] = point_sprite(colour, selected, ratio)
+        half = SPRITE_PX / 2
+        painter.drawPixmap(QPointF(at.x() - half, at.y() - half), pixmap)
 
     # --- input --------------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

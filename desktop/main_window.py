@@ -50,6 +50,7 @@ from desktop.render_size import render_size_warning
 from desktop.settings import DEVICES, AppSettings
 from desktop.worker import ModelInfo, Preview
 from engine.photo_io import SUPPORTED_SUFFIXES
+from engine.pipeline import Prediction
 from engine.resources import icons_dir
 
 
@@ -563,8 +564,14 @@ class MainWindow(QMainWindow):
     def _on_hint_preview(self, item_id: str, preview: Preview, final: bool) -> None:
         if item_id != self.selected_id:
             return
-        self._shown = preview
-        self._stages = None
+        stages, self._shown = self._stages, preview
+        prediction = preview.prediction
+        if stages is not None and stages[-1].lightness is prediction.lightness:
+            # Same photo, new colour: the quick stage keeps its downscaled L* (no resize on this thread).
+            self._stages = tuple(Prediction(s.lightness, prediction.ab, s.alpha, s.bit_depth) for s in stages[:-1])
+            self._stages += (prediction,)
+        else:
+            self._stages = None
         self._hint_from = self.hints.changed_at
         self._hint_final = final
         self._render_after()
