@@ -70,8 +70,13 @@ class HintEditor(QObject):
         item = self.controller.model.item(item_id)
         if item is None or tuple(after) == item.hints:
             return
+        self.undo_stack.push(SetHintsCommand(self._apply, item_id, item.hints, tuple(after), text))
+
+    def _apply(self, item_id: str, hints: Points) -> None:
+        """What every command (and its undo) does: the photo gets these hints, and the clock starts for the
+        colour that follows."""
         self.changed_at = time.perf_counter()
-        self.undo_stack.push(SetHintsCommand(self.controller.set_hints, item_id, item.hints, tuple(after), text))
+        self.controller.set_hints(item_id, hints)
 
     # --- edits --------------------------------------------------------------------------------------
     def add(self, x: float, y: float) -> None:
@@ -123,8 +128,7 @@ class HintEditor(QObject):
             if item is not None and item_id != self.item_id and item.hints != source:
                 targets[item_id] = item.hints
         if source and targets:
-            self.changed_at = time.perf_counter()
-            self.undo_stack.push(copy_command(self.controller.set_hints, source, targets))
+            self.undo_stack.push(copy_command(self._apply, source, targets))
         return len(targets)
 
     # --- colour choice ------------------------------------------------------------------------------

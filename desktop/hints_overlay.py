@@ -144,7 +144,8 @@ class HintsOverlay(QObject):
         if kind == QEvent.Type.MouseButtonRelease:
             return self._release_event(event)
         if kind == QEvent.Type.MouseButtonDblClick and self.active:
-            return True  # a quick second click places a second point, not a zoom
+            self._press_event(event)  # a quick second click is a second click (a point), not a zoom
+            return True
         if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and self.active:
             return self._key_event(event)
         return False
