@@ -418,8 +418,9 @@ class BatchController(QObject):
         if save_sidecar:
             self.sidecars.schedule(item)
 
-    def request_hint_run(self, item_id: str) -> None:
-        """Re-run the model with the photo's hints; cancels the run for any older state."""
+    def request_hint_run(self, item_id: str, passing: Points | None = None) -> None:
+        """Re-run the model with the photo's hints; cancels the run for any older state. ``passing`` hints
+        (a point being dragged) are shown but not kept: the drop makes the real change."""
         item = self.model.item(item_id)
         if item is None or self.closing or self.model_info is None:
             return
@@ -430,7 +431,9 @@ class BatchController(QObject):
             older.cancel.cancel()
         self._hint_generation += 1
         self._latest_hint[item_id] = self._hint_generation
-        job = HintJob(item.id, item.path, self.render_size_of(item), item.hints, self._hint_generation)
+        hints = item.hints if passing is None else tuple(passing)
+        job = HintJob(item.id, item.path, self.render_size_of(item), hints, self._hint_generation,
+                      keep=passing is None)
         self._hint_jobs[item_id] = job
         self._runHint.emit(job)
 

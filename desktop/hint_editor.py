@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QPoint, QPointF, Signal
+from PySide6.QtCore import QObject, QPoint, QPointF, QTimer, Signal
 from PySide6.QtGui import QColor, QUndoStack
 from PySide6.QtWidgets import QColorDialog, QWidget
 
@@ -24,6 +24,7 @@ from desktop.queue_model import State
 from engine.pipeline import Prediction
 
 RECENT_KEPT = 8
+DRAG_RUN_MS = 120
 
 
 class HintEditor(QObject):
@@ -46,6 +47,10 @@ class HintEditor(QObject):
         self.popover: HintPopover | None = None
         self.overlay.placeRequested.connect(self.add)
         self.overlay.dragFinished.connect(self.move)
+        self.overlay.dragged.connect(self._on_dragged)
+        #: While a point is dragged the colour follows it, at most one run per interval (each cancels the last).
+        self._drag_timer = QTimer(self, singleShot=True, interval=DRAG_RUN_MS)
+        self._drag_timer.timeout.connect(self._run_dragged)
         self.overlay.removeRequested.connect(self.remove)
         self.overlay.pointClicked.connect(self.show_popover)
         self.overlay.picked.connect(self._on_picked)
@@ -92,10 +97,22 @@ class HintEditor(QObject):
         self._push(item.id, item.hints + (HintPoint(x, y, colour),), "Add hint")
         self.overlay.selected = len(item.hints) - 1
 
+    def _on_dragged(self, _index: int, _x: float, _y: float) -> None:
+        if not self._drag_timer.isActive():
+            self._drag_timer.start()
+
+    def _run_dragged(self) -> None:
+        if self.item_id and self.overlay._dragging:
+            self.changed_at = time.perf_counter()
+            self.controller.request_hint_run(self.item_id, passing=self.overlay.points)
+
     def move(self, index: int, x: float, y: float) -> None:
+        self._drag_timer.stop()
         hints = self.hints()
         if self.item_id and 0 <= index < len(hints):
             moved = hints[:index] + (hints[index].moved(x, y),) + hints[index + 1:]
+            if moved == hints:  # dropped where it was: the colour shown mid-drag goes back to the kept one
+                self.controller.request_hint_run(self.item_id)
             self._push(self.item_id, moved, "Move hint")
 
     def recolour(self, index: int, colour: str, item_id: str | None = None) -> None:

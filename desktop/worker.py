@@ -99,6 +99,8 @@ class HintJob:
     generation: int
     cancel: CancelToken = field(default_factory=CancelToken)
     requested_at: float = field(default_factory=time.perf_counter)
+    #: Keep the result as the photo's own (False while a point is being dragged: only shown, not saved).
+    keep: bool = True
 
 
 @dataclass
@@ -305,7 +307,7 @@ class EngineWorker(QObject):
             ab = predict_ab(small, self.generator, render_size=side, cancel=job.cancel, hints=hints)
             job.cancel.raise_if_cancelled()
             self.hintRendered.emit(HintResult(job.item_id, job.generation, job.hints, ab, job.requested_at))
-            if job.cancel.cancelled:  # a newer change will save its own
+            if job.cancel.cancelled or not job.keep:  # a newer change will save its own
                 return
             self.hintSaved.emit(job.item_id, job.generation, self.store.save_ab(job.item_id, ab))
         except Cancelled:

@@ -201,10 +201,16 @@ def test_move_delete_undo_redo_and_clear(qtbot, make_window, run_batch, photo_di
 
     # Drag the first point to another pixel.
     start, end = screen_pos(view, 100, 100), screen_pos(view, 130, 80)
+    runs = []
+    window.controller._runHint.connect(runs.append)
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(view, QPoint(start.x() + 10, start.y()))
     qtbot.mouseMove(view, end)
+    # While the button is down the colour follows the point (runs that are shown, not kept)...
+    qtbot.waitUntil(lambda: bool(runs), timeout=TIMEOUT_MS)
+    assert not runs[-1].keep and runs[-1].hints[0] != first and hints_of(window)[0] == first
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+    assert runs[-1].keep and runs[-1].hints[0] != first  # ...and the drop is the change that is kept
     moved = hints_of(window)[0]
     assert (int(moved.x * 320), int(moved.y * 240)) == (130, 80) and moved.color == first.color
 
