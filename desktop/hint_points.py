@@ -17,7 +17,7 @@ import numpy as np
 
 from engine import colour
 from engine.hints import FractionHint, HintsError, parse_colour
-from engine.sidecar import VERSION, parse_sidecar, read_sidecar
+from engine.sidecar import MAX_BYTES, VERSION, parse_sidecar
 
 #: Hints a photo may carry (a saved entry with more is damaged, not hand-made).
 MAX_POINTS = 10_000
@@ -80,10 +80,21 @@ def sidecar_bytes(points: Iterable[HintPoint]) -> bytes:
 
 
 def read_points(path: Path) -> Points:
-    """The points of the sidecar at ``path``, read and checked by the engine's own reader (HintsError)."""
-    read_sidecar(path)  # the CLI's reader decides what is valid
-    data = json.loads(path.read_bytes())
-    return tuple(HintPoint(float(p["x"]), float(p["y"]), normal_hex(p["color"])) for p in data["points"])
+    """The points of the sidecar at ``path``, read once and checked by the CLI's own parser (HintsError with
+    the file's name and the reason, worded as ``rechroma-cli`` words it)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise HintsError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_BYTES:
+        raise HintsError(f"{path.name}: larger than {MAX_BYTES >> 20} MB, not a hint file")
+    try:
+        parse_sidecar(raw)
+    except HintsError as exc:
+        raise HintsError(f"{path.name}: {exc}") from None
+    points = json.loads(raw)["points"]
+    return tuple(HintPoint(float(p["x"]), float(p["y"]), normal_hex(p["color"])) for p in points)
 
 
 def engine_hints(points: Sequence[HintPoint]) -> list[FractionHint]:

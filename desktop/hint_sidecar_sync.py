@@ -50,24 +50,32 @@ def fallback_path(photo: Path, folder: Path) -> Path:
     return folder / digest / (photo.name + SUFFIX)
 
 
-def load_hints(photo: Path, listings: dict[Path, set[str]], folder: Path | None) -> tuple[Points, str]:
+def _sidecar_names(folder: Path) -> set[str]:
+    try:
+        return {name for name in os.listdir(folder) if name.lower().endswith(SUFFIX)}
+    except OSError:
+        return set()
+
+
+def load_hints(
+    photo: Path, listings: dict[Path, tuple[set[str], set[str]]], folder: Path | None
+) -> tuple[Points, str]:
     """The hints of a photo being added, and why its sidecar could not be used ("" if it could).
 
-    ``listings`` caches each folder's file names, so adding 50,000 photos lists each folder once and reads
-    only the sidecars that exist.
+    ``listings`` caches each photo folder's sidecar names (and those of its spare folder in the app data),
+    so adding 50,000 photos lists each folder once and reads only the sidecars that exist.
     """
     names = listings.get(photo.parent)
     if names is None:
-        try:
-            names = {name for name in os.listdir(photo.parent) if name.lower().endswith(SUFFIX)}
-        except OSError:
-            names = set()
-        listings[photo.parent] = names
+        spare_folder = fallback_path(photo, folder).parent if folder is not None else None
+        names = listings[photo.parent] = (
+            _sidecar_names(photo.parent),
+            _sidecar_names(spare_folder) if spare_folder is not None else set(),
+        )
     own = sidecar_path(photo)
-    spare = fallback_path(photo, folder) if folder is not None else None
-    candidates = [own] if own.name in names else []
-    if spare is not None and spare.is_file():
-        candidates.append(spare)  # written there when the photo's folder was not writable
+    candidates = [own] if own.name in names[0] else []
+    if folder is not None and own.name in names[1]:
+        candidates.append(fallback_path(photo, folder))  # written there when the photo's folder was not writable
     if not candidates:
         return (), ""
     newest = max(candidates, key=lambda p: p.stat().st_mtime_ns if p.exists() else 0)

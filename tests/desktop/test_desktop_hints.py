@@ -494,3 +494,22 @@ def test_with_a_model_that_reads_hints_the_hint_lands_on_the_clicked_pixel_of_a_
     ab = np.load(item.ab_file).astype(np.float32)
     row, col = pixels[len(pixels) // 2]
     assert np.allclose(ab[row, col], parse_colour("#c83232"), atol=1.0)
+
+
+@pytest.mark.parametrize(
+    ("hints", "reason"),
+    [
+        ("#ff0000", "not a list"),
+        ([{"x": 0.1, "y": 0.1, "color": "red"}], "not an sRGB hex colour"),
+        ([{"x": 0.1, "color": "#ff0000"}], 'no "y"'),
+        ([{"x": float("nan"), "y": 0.1, "color": "#ff0000"}], "outside 0..1"),
+    ],
+)
+def test_a_saved_entry_with_bad_hints_is_refused_with_the_reason(tmp_path: Path, hints, reason: str) -> None:
+    from desktop.queue_model import EntryError, QueueItem
+
+    good = QueueItem(path=tmp_path / "a.jpg", hints=(HintPoint(0.25, 0.5, "#a4633c"),)).to_dict()
+    assert QueueItem.from_dict(json.loads(json.dumps(good))).hints == (HintPoint(0.25, 0.5, "#a4633c"),)
+    with pytest.raises(EntryError, match="hints") as error:
+        QueueItem.from_dict(good | {"hints": hints})
+    assert reason in str(error.value)
