@@ -454,6 +454,9 @@ class BatchController(QObject):
 
     def _on_hint_saved(self, item_id: str, generation: int, ab_file: Path) -> None:
         item = self.model.item(item_id)
+        if item is None and not self.closing:  # removed while its hints ran: leave no orphan result behind
+            Path(ab_file).unlink(missing_ok=True)
+            return
         if self.closing or item is None or self._latest_hint.get(item_id) != generation:
             return
         self._hint_jobs.pop(item_id, None)
