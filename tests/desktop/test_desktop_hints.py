@@ -513,3 +513,44 @@ def test_a_saved_entry_with_bad_hints_is_refused_with_the_reason(tmp_path: Path,
     with pytest.raises(EntryError, match="hints") as error:
         QueueItem.from_dict(good | {"hints": hints})
     assert reason in str(error.value)
+
+
+def test_points_are_drawn_on_the_colour_side_at_one_size_whatever_the_zoom(qtbot) -> None:
+    from PySide6.QtCore import QSize
+
+    from desktop.compare_view import CompareView
+    from desktop.hints_overlay import HintsOverlay
+    from desktop.images import to_qimage
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    grey = np.full((100, 200, 3), 128, np.uint8)
+    view.set_images(to_qimage(grey), to_qimage(grey), QSize(800, 400))
+    overlay = HintsOverlay(view)
+    overlay.set_points((HintPoint(0.75, 0.5, "#ff00ff"),))
+
+    def magenta_pixels() -> np.ndarray:
+        shot = qimage_to_array(view.grab().toImage()).astype(int)
+        return (shot[..., 0] > 200) & (shot[..., 1] < 60) & (shot[..., 2] > 200)
+
+    def disc_at(at: QPointF) -> int:
+        mask = magenta_pixels()
+        x, y = round(at.x()), round(at.y())
+        return int(mask[y - 12:y + 13, x - 12:x + 13].sum())
+
+    at = view.widget_points(0.75, 0.5)[0]
+    view.set_divider(0.5)
+    fitted = disc_at(at)
+    assert fitted > 50, "the point is not drawn on the colour side"
+    view.set_divider(1.0)  # all original: no points
+    assert not magenta_pixels().any()
+    view.set_divider(0.5)
+    view.set_zoom(2.0, QPointF(at))  # the point stays under the anchor; its disc keeps its size
+    assert abs(disc_at(view.widget_points(0.75, 0.5)[0]) - fitted) <= 8
+
+    view.fit()
+    view.set_side_by_side(True)
+    left, right = view.widget_points(0.75, 0.5)
+    assert disc_at(right) > 50 and disc_at(left) == 0
