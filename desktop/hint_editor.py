@@ -21,6 +21,7 @@ from desktop.hint_points import HintPoint, Points, colour_at
 from desktop.hint_popover import HintPopover
 from desktop.hints_overlay import HintsOverlay
 from desktop.queue_model import State
+from desktop.settings import AppSettings
 from engine.pipeline import Prediction
 
 RECENT_KEPT = 8
@@ -32,14 +33,15 @@ class HintEditor(QObject):
     message = Signal(str)
 
     def __init__(self, view, controller: BatchController, prediction: Callable[[], Prediction | None],
-                 select: Callable[[str], None], parent: QWidget) -> None:
+                 select: Callable[[str], None], parent: QWidget, settings: AppSettings | None = None) -> None:
         super().__init__(parent)
         self.view, self.controller, self._prediction, self._select = view, controller, prediction, select
         self.parent_widget = parent
         self.overlay = HintsOverlay(view)
         self.undo_stack = QUndoStack(self)
         self.item_id: str | None = None
-        self.recent: list[str] = []
+        self.settings = settings
+        self.recent: list[str] = settings.recent_hint_colours if settings is not None else []
         #: When the last edit was made (perf_counter): the window measures click -> new colour from it.
         self.changed_at: float | None = None
         #: The photo and point the eyedropper picks a colour for.
@@ -154,6 +156,8 @@ class HintEditor(QObject):
             self.recent.remove(colour)
         self.recent.insert(0, colour)
         del self.recent[RECENT_KEPT:]
+        if self.settings is not None:
+            self.settings.recent_hint_colours = self.recent
 
     def show_popover(self, index: int, position: QPoint) -> HintPopover:
         item_id = self.item_id

@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
             lambda: self._shown.prediction if self._shown is not None else None,
             self._select_item,
             self,
+            self.settings,
         )
         self._build_menus_and_toolbars()
         self._connect()

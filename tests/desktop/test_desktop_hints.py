@@ -259,6 +259,10 @@ def test_hints_survive_a_restart_and_a_damaged_hints_entry_is_dropped_with_its_r
 
     again = make_window()
     assert hints_of(again) == placed and hints_of(again, 1) == ()
+    assert again.hints.recent == [], "a colour nobody chose became a recent one"
+    again.hints.recolour(0, GRASS)
+    again.close()
+    assert make_window().hints.recent == [GRASS]  # the popover's recent colours are remembered too
     again.close()
 
     bad = QueueStore(tmp_path / "appdata").load().items[1]
@@ -266,7 +270,8 @@ def test_hints_survive_a_restart_and_a_damaged_hints_entry_is_dropped_with_its_r
     with sqlite3.connect(tmp_path / "appdata" / "queue.sqlite") as db:
         db.execute("UPDATE items SET data = ? WHERE id = ?", (json.dumps(data), bad.id))
     reloaded = QueueStore(tmp_path / "appdata").load()
-    assert [i.name for i in reloaded.items] == ["colour.jpg"] and reloaded.items[0].hints == placed
+    assert [i.name for i in reloaded.items] == ["colour.jpg"]
+    assert reloaded.items[0].hints == (placed[0].recoloured(GRASS),)
     assert "grey.png" in reloaded.dropped[0] and "outside 0..1" in reloaded.dropped[0]
 
 
