@@ -90,10 +90,17 @@ def make_window(scratch: Path, model: Path, tag: str):
 
 
 class StallMeter:
-    """Worst lateness of a 10 ms QTimer: how long the event loop was kept from running (a frozen window)."""
+    """Worst lateness of a 10 ms QTimer: how long the event loop was kept from running (a frozen window).
+
+    On a shared, oversubscribed machine lateness also counts time the GUI thread merely waited for a core,
+    so the meter also keeps the GUI thread's own CPU time between ticks (``busy``): the work that held the
+    event loop, whatever the load around it.
+    """
 
     def __init__(self) -> None:
         self.lateness: list[float] = []
+        self.busy: list[float] = []
+        self._cpu = 0.0
         self.clock = QElapsedTimer()
         self.timer = QTimer()
         self.timer.setInterval(10)
@@ -102,10 +109,18 @@ class StallMeter:
     def _tick(self) -> None:
         self.lateness.append(max(0.0, self.clock.nsecsElapsed() / 1e6 - 10.0))
         self.clock.restart()
+        cpu = time.thread_time()
+        self.busy.append((cpu - self._cpu) * 1000)
+        self._cpu = cpu
 
     def start(self) -> None:
+        self._cpu = time.thread_time()
         self.clock.start()
         self.timer.start()
+
+    @property
+    def worst_busy(self) -> float:
+        return max(self.busy)
 
     def stop(self) -> float:
         """Stops, counting the time since the last tick too; returns the worst lateness in ms."""
@@ -156,6 +171,7 @@ def bench_app_vs_cli(app: QApplication, scratch: Path, model: Path, count: int) 
     app_s = time.perf_counter() - started
     app_cpu = time.process_time() - cpu_started
     worst = meter.stop()
+    busy = meter.worst_busy
     done = controller.model.count(State.DONE)
     window.close()
     if not finished or done != count:
@@ -167,6 +183,7 @@ def bench_app_vs_cli(app: QApplication, scratch: Path, model: Path, count: int) 
         "cli_cpu_ms": cli_cpu / count * 1000,
         "app_cpu_ms": app_cpu / count * 1000,
         "worst_ms": worst,
+        "busy_ms": busy,
     }
 
 
@@ -189,7 +206,7 @@ def bench_add_folder(app: QApplication, scratch: Path, model: Path, count: int) 
     window.close()
     if added != count:
         raise SystemExit(f"added {added} of {count} photos")
-    return {"photos": count, "added_s": added_s, "saved_s": saved_s, "worst_ms": worst}
+    return {"photos": count, "added_s": added_s, "saved_s": saved_s, "worst_ms": worst, "busy_ms": meter.worst_busy}
 
 
 def bench_restart(app: QApplication, scratch: Path, model: Path, runs: int) -> dict[str, float]:
@@ -206,7 +223,13 @@ def bench_restart(app: QApplication, scratch: Path, model: Path, runs: int) -> d
     wait_until(app, lambda: False, 2.0)
     worst = meter.stop()
     window.close()
-    return {"rows": rows, "first_window_s": statistics.median(times), "in_process_s": shown_s, "worst_ms": worst}
+    return {
+        "rows": rows,
+        "first_window_s": statistics.median(times),
+        "in_process_s": shown_s,
+        "worst_ms": worst,
+        "busy_ms": meter.worst_busy,
+    }
 
 
 def bench_stall(app: QApplication, scratch: Path, model: Path, photos: list[Path]) -> dict[str, float]:
@@ -351,6 +374,7 @@ def main() -> int:
             ),
             ("  CPU-time throughput, app / CLI", f"{versus['cli_cpu_ms'] / versus['app_cpu_ms']:.2f}x", ">= 0.8"),
             ("  event-loop stall during the app batch: worst", f"{versus['worst_ms']:.1f} ms", "< 100"),
+            ("    GUI thread's own CPU between two ticks: worst", f"{versus['busy_ms']:.1f} ms", "< 100"),
         ]
     if folder is not None:
         n = folder["photos"]
@@ -358,6 +382,7 @@ def main() -> int:
             (f"add a {n}-photo folder: all rows in the view", f"{folder['added_s']:.2f} s", "<= 10"),
             ("  ... and all of them in the queue database", f"{folder['saved_s']:.2f} s", ""),
             ("  event-loop stall while adding: worst", f"{folder['worst_ms']:.1f} ms", "< 100"),
+            ("    GUI thread's own CPU between two ticks: worst", f"{folder['busy_ms']:.1f} ms", "< 100"),
             (
                 f"restart with {restart['rows']} queued: first window (median of {args.startup_runs})",
                 f"{restart['first_window_s']:.2f} s",
@@ -365,6 +390,7 @@ def main() -> int:
             ),
             ("  in-process window with the queue, shown", f"{restart['in_process_s']:.2f} s", ""),
             ("  event-loop stall in its first 2 s on screen: worst", f"{restart['worst_ms']:.1f} ms", "< 100"),
+            ("    GUI thread's own CPU between two ticks: worst", f"{restart['busy_ms']:.1f} ms", "< 100"),
         ]
     for measure, value, target in rows:
         print(f"| {measure:<62} | {value:>14} | {target:>8} |")
