@@ -5,8 +5,9 @@ The queue lives in ``queue.sqlite`` (the standard library's sqlite3, WAL journal
 a rewrite of the whole queue. A finished photo's transaction is committed before the next photo starts, so
 a crash or a kill -9 of the app keeps it. ``synchronous=NORMAL`` skips an fsync per commit on the GUI
 thread (that fsync froze the window for hundreds of ms on a busy disk): a power cut can only roll back the
-last few changes, never damage the file, and such photos are simply run again. Each photo's model output (the small a*b* array at render size) is cached as ``predictions/<id>.npy``, so
-finished photos stay finished and exportable after a restart without running the model again.
+last few changes, never damage the file, and such photos are simply run again. Each photo's model output
+(the small a*b* array at render size) is cached as ``predictions/<id>.npy``, so finished photos stay
+finished and exportable after a restart without running the model again.
 
 Loading checks every entry on its own: a bad one is dropped with its reason (and kept in a
 ``dropped-*.json`` file), the rest load. A damaged database or old ``queue.json`` is set aside under a

@@ -73,7 +73,8 @@ def test_only_the_photo_on_show_gets_a_preview_built_with_its_result(
     with_preview = []
     window.controller.worker.colorized.connect(lambda result: with_preview.append(result.preview is not None))
     run_batch(window)
-    assert with_preview.count(True) == 1 and len(with_preview) == 6
+    qtbot.waitUntil(lambda: len(with_preview) == 6, timeout=TIMEOUT_MS)  # queued calls to the lambda
+    assert with_preview.count(True) == 1
     qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT_MS)
     assert window.selected_id == shown
 
