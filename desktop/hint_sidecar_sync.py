@@ -25,7 +25,7 @@ from desktop.hint_points import Points, read_points, sidecar_bytes
 from desktop.worker import PoolSignals, run_in_pool
 from engine.hints import HintsError
 from engine.photo_io_errors import PhotoError
-from engine.photo_io_write import atomic_write
+from engine.photo_io_write import write_file
 from engine.sidecar import SUFFIX, read_sidecar, sidecar_path
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,11 @@ def write_sidecar(photo: Path, points: Points, folder: Path, *, replace_unreadab
         return None  # never create an empty file just because hints were cleared
     data = sidecar_bytes(points)
     try:
-        atomic_write(own, data, overwrite=True)
+        write_file(own, data, overwrite=True)
         return Written(own, False)
     except PhotoError as exc:
         log.info("sidecar %s not writable (%s): using %s", own, exc, spare)
-    atomic_write(spare, data, overwrite=True)
+    write_file(spare, data, overwrite=True)
     return Written(spare, True)
 
 

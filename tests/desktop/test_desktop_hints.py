@@ -367,21 +367,21 @@ def test_a_photo_in_a_folder_that_is_not_writable_keeps_its_hints_in_the_app_dat
 ) -> None:
     import errno
 
-    from engine import photo_io_write
+    from engine import atomic_file
 
     locked = tmp_path / "locked"
     locked.mkdir()
     photo = locked / "scan.png"
     Image.open(photo_dir / "grey.png").save(photo)
     locked.chmod(0o555)
-    real_create = photo_io_write._create_temp
+    real_create = atomic_file._create_temp
 
-    def refuse(folder: Path, name: str):  # what the kernel says to a user without write permission (not root)
+    def refuse(folder: Path, name: str, mode: int):  # what the kernel says to a user without write permission
         if Path(folder) == locked:
             raise PermissionError(errno.EACCES, "Permission denied", str(folder))
-        return real_create(folder, name)
+        return real_create(folder, name, mode)
 
-    monkeypatch.setattr(photo_io_write, "_create_temp", refuse)
+    monkeypatch.setattr(atomic_file, "_create_temp", refuse)
     try:
         window = ready(qtbot, make_window, run_batch, [photo])
         click(qtbot, window, screen_pos(window.compare, 30, 30))
