@@ -26,6 +26,8 @@ LAMBDA = 5e5
 SIGMA = 1.5
 #: The confidence is raised to this power before it weights the propagation against the model's colour.
 BLEND_GAMMA = 0.5
+#: Smoothed-mask values below this are float32 denormal territory: treated as "no hint reaches here".
+_UNREACHED = np.float32(1e-30)
 
 
 @dataclass
@@ -55,15 +57,25 @@ def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA,
     guide = guide_of(lightness)
     mask = planes.mask
     stack = cv2.merge([planes.ab[..., 0] * mask, planes.ab[..., 1] * mask, mask])
-    a_sum, b_sum, reach = cv2.split(cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma))
-    # cv2.divide gives 0 where the divisor is 0: far across strong edges the smoothed mask underflows to 0,
-    # and no colour is known there.
-    ab = cv2.merge([cv2.divide(a_sum, reach), cv2.divide(b_sum, reach)])
+    smooth = cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma)
+    reach = smooth[..., 2]
+    # Far across strong edges the smoothed mask falls to float32's denormals, where quotients are noise, or
+    # to 0 (or rings a hair below it): no colour is known there.
+    reached = reach >= _UNREACHED
+    ab = _divide(smooth[..., :2], reach[..., None], reached[..., None])
     # "home": the mask level at the hints that reach a pixel, spread the same way (normalised), so the
     # confidence reach / home is reach^2 / smooth(reach x mask).
-    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, cv2.multiply(reach, mask), lam, sigma)
-    confidence = np.minimum(cv2.divide(cv2.multiply(reach, reach), home_sum), np.float32(1.0))
+    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, np.where(reached, reach, 0.0) * mask, lam, sigma)
+    confidence = _divide(np.where(reached, reach * reach, 0.0), home_sum, reached & (home_sum >= _UNREACHED))
+    np.clip(confidence, 0.0, 1.0, out=confidence)
     return Propagation(ab, confidence)
+
+
+def _divide(num: np.ndarray, den: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """num / den where ``where``, else 0 (OpenCV 5's cv2.divide gives inf for a 0 divisor, not 0)."""
+    out = np.zeros(np.broadcast_shapes(num.shape, den.shape), np.float32)
+    np.divide(num, den, out=out, where=np.broadcast_to(where, out.shape))
+    return out
 
 
 def blend(model_ab: np.ndarray, propagation: Propagation, gamma: float = BLEND_GAMMA) -> np.ndarray:
