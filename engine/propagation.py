@@ -20,12 +20,16 @@ import numpy as np
 
 from engine.hints import HintPlanes
 
-#: Smoothness weight of the fast global smoother: large enough that one hint fills its region.
-LAMBDA = 5e5
+#: Smoothness weight of the fast global smoother per render pixel and hint: lambda = this x h x w / hints.
+#: A hint's reach grows as sqrt(lambda), so it follows the spacing between hints: one hint fills its region,
+#: thirty leave each other room (measured: a fixed lambda is 1-6 % worse at 30 hints or at 1).
+LAMBDA_PER_AREA = 0.7
 #: Range (guide in 0..255, L* x 2.55) over which a lightness step still counts as "the same region".
-SIGMA = 1.5
-#: The confidence is raised to this power before it weights the propagation against the model's colour.
-BLEND_GAMMA = 0.5
+SIGMA = 4.0
+#: The propagation's weight over a hint-less model's colour is confidence ** (this / hints): where hints reach
+#: only weakly, one hint's colour is a worse guess than the model's, but with more hints the nearest hints'
+#: colour wins even across edges (tuned on validation photos; see docs/hints.md).
+BLEND_GAMMA_ONE_HINT = 0.1
 #: Smoothed-mask values below this are float32 denormal territory: treated as "no hint reaches here".
 _UNREACHED = np.float32(1e-30)
 
@@ -43,8 +47,11 @@ def guide_of(lightness: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(lightness, alpha=2.55)
 
 
-def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA, sigma: float = SIGMA) -> Propagation:
+def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float | None = None,
+              sigma: float = SIGMA) -> Propagation:
     """Spread ``planes`` (drawn on the same grid as ``lightness``, h x w L*) along the photo's edges.
+
+    ``lam`` is the smoother's lambda; by default it follows the number of hints (:data:`LAMBDA_PER_AREA`).
 
     The confidence is the smoothed mask relative to what the hints that reach a pixel have at home: inside a
     hint's own region it is about 1 (however big the region, since the smoother spreads the mask evenly
@@ -54,6 +61,8 @@ def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA,
         raise ValueError(f"hint planes {planes.mask.shape} do not match the guide {lightness.shape}")
     if planes.count == 0 or not planes.mask.any():
         return Propagation(np.zeros((*lightness.shape, 2), np.float32), np.zeros(lightness.shape, np.float32))
+    if lam is None:
+        lam = LAMBDA_PER_AREA * lightness.size / max(1, planes.count)
     guide = guide_of(lightness)
     mask = planes.mask
     stack = cv2.merge([planes.ab[..., 0] * mask, planes.ab[..., 1] * mask, mask])
@@ -78,7 +87,7 @@ def _divide(num: np.ndarray, den: np.ndarray, where: np.ndarray) -> np.ndarray:
     return out
 
 
-def blend(model_ab: np.ndarray, propagation: Propagation, gamma: float = BLEND_GAMMA) -> np.ndarray:
-    """The propagation over a hint-less model's colour, weighted by the propagation's confidence."""
-    weight = (propagation.confidence ** gamma)[..., None]
+def blend(model_ab: np.ndarray, propagation: Propagation, hints: int) -> np.ndarray:
+    """The propagation of ``hints`` points over a hint-less model's colour, weighted by its confidence."""
+    weight = (propagation.confidence ** np.float32(BLEND_GAMMA_ONE_HINT / max(1, hints)))[..., None]
     return (propagation.ab * weight + model_ab * (1.0 - weight)).astype(np.float32)
