@@ -45,4 +45,4 @@ def hinted_ab(
     propagation = propagate(small_lightness, planes)
     if takes_hints:
         return run_model(model_hint_inputs(propagation, planes))
-    return blend(run_model(None), propagation)
+    return blend(run_model(None), propagation, planes.count)

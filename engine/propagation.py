@@ -20,12 +20,18 @@ import numpy as np
 
 from engine.hints import HintPlanes
 
-#: Smoothness weight of the fast global smoother: large enough that one hint fills its region.
-LAMBDA = 5e5
+#: Smoothness weight of the fast global smoother per render pixel and hint: lambda = this x h x w / hints.
+#: A hint's reach grows as sqrt(lambda), so it follows the spacing between hints: one hint fills its region,
+#: thirty leave each other room (measured: a fixed lambda is 1-6 % worse at 30 hints or at 1).
+LAMBDA_PER_AREA = 0.7
 #: Range (guide in 0..255, L* x 2.55) over which a lightness step still counts as "the same region".
-SIGMA = 1.5
-#: The confidence is raised to this power before it weights the propagation against the model's colour.
-BLEND_GAMMA = 0.5
+SIGMA = 4.0
+#: The propagation's weight over a hint-less model's colour is confidence ** (this / hints): where hints reach
+#: only weakly, one hint's colour is a worse guess than the model's, but with more hints the nearest hints'
+#: colour wins even across edges (tuned on validation photos; see docs/hints.md).
+BLEND_GAMMA_ONE_HINT = 0.1
+#: Smoothed-mask values below this are float32 denormal territory: treated as "no hint reaches here".
+_UNREACHED = np.float32(1e-30)
 
 
 @dataclass
@@ -41,8 +47,11 @@ def guide_of(lightness: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(lightness, alpha=2.55)
 
 
-def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA, sigma: float = SIGMA) -> Propagation:
+def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float | None = None,
+              sigma: float = SIGMA) -> Propagation:
     """Spread ``planes`` (drawn on the same grid as ``lightness``, h x w L*) along the photo's edges.
+
+    ``lam`` is the smoother's lambda; by default it follows the number of hints (:data:`LAMBDA_PER_AREA`).
 
     The confidence is the smoothed mask relative to what the hints that reach a pixel have at home: inside a
     hint's own region it is about 1 (however big the region, since the smoother spreads the mask evenly
@@ -52,21 +61,33 @@ def propagate(lightness: np.ndarray, planes: HintPlanes, *, lam: float = LAMBDA,
         raise ValueError(f"hint planes {planes.mask.shape} do not match the guide {lightness.shape}")
     if planes.count == 0 or not planes.mask.any():
         return Propagation(np.zeros((*lightness.shape, 2), np.float32), np.zeros(lightness.shape, np.float32))
+    if lam is None:
+        lam = LAMBDA_PER_AREA * lightness.size / max(1, planes.count)
     guide = guide_of(lightness)
     mask = planes.mask
     stack = cv2.merge([planes.ab[..., 0] * mask, planes.ab[..., 1] * mask, mask])
-    a_sum, b_sum, reach = cv2.split(cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma))
-    # cv2.divide gives 0 where the divisor is 0: far across strong edges the smoothed mask underflows to 0,
-    # and no colour is known there.
-    ab = cv2.merge([cv2.divide(a_sum, reach), cv2.divide(b_sum, reach)])
+    smooth = cv2.ximgproc.fastGlobalSmootherFilter(guide, stack, lam, sigma)
+    reach = smooth[..., 2]
+    # Far across strong edges the smoothed mask falls to float32's denormals, where quotients are noise, or
+    # to 0 (or rings a hair below it): no colour is known there.
+    reached = reach >= _UNREACHED
+    ab = _divide(smooth[..., :2], reach[..., None], reached[..., None])
     # "home": the mask level at the hints that reach a pixel, spread the same way (normalised), so the
     # confidence reach / home is reach^2 / smooth(reach x mask).
-    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, cv2.multiply(reach, mask), lam, sigma)
-    confidence = np.minimum(cv2.divide(cv2.multiply(reach, reach), home_sum), np.float32(1.0))
+    home_sum = cv2.ximgproc.fastGlobalSmootherFilter(guide, np.where(reached, reach, 0.0) * mask, lam, sigma)
+    confidence = _divide(np.where(reached, reach * reach, 0.0), home_sum, reached & (home_sum >= _UNREACHED))
+    np.clip(confidence, 0.0, 1.0, out=confidence)
     return Propagation(ab, confidence)
 
 
-def blend(model_ab: np.ndarray, propagation: Propagation, gamma: float = BLEND_GAMMA) -> np.ndarray:
-    """The propagation over a hint-less model's colour, weighted by the propagation's confidence."""
-    weight = (propagation.confidence ** gamma)[..., None]
+def _divide(num: np.ndarray, den: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """num / den where ``where``, else 0 (OpenCV 5's cv2.divide gives inf for a 0 divisor, not 0)."""
+    out = np.zeros(np.broadcast_shapes(num.shape, den.shape), np.float32)
+    np.divide(num, den, out=out, where=np.broadcast_to(where, out.shape))
+    return out
+
+
+def blend(model_ab: np.ndarray, propagation: Propagation, hints: int) -> np.ndarray:
+    """The propagation of ``hints`` points over a hint-less model's colour, weighted by its confidence."""
+    weight = (propagation.confidence ** np.float32(BLEND_GAMMA_ONE_HINT / max(1, hints)))[..., None]
     return (propagation.ab * weight + model_ab * (1.0 - weight)).astype(np.float32)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -291,6 +292,8 @@ def _hint_main(args: argparse.Namespace, photos: list[Path]) -> int:
     table = hint_eval.curve_table(curve, f"{args.title}: colour hints, {generator.name}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "hints.md").write_text(table, encoding="utf-8")
+    per_photo = {"photos": [str(p) for p in photos], "curve": {str(n): rows for n, rows in curve.items()}}
+    (args.out / "hints-per-photo.json").write_text(json.dumps(per_photo, indent=1), encoding="utf-8")
     print(table)
     print(f"({time.perf_counter() - start:.0f} s; photos judged at {args.max_side} px long side)")
     return 0

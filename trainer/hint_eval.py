@@ -66,6 +66,9 @@ def methods_for(photo, grey: np.ndarray, hints: list[FractionHint], generator: G
                 render_size: int | None, levin_size: int = LEVIN_SIZE) -> dict[str, np.ndarray]:
     """The four rows' outputs (uint8 RGB) for one photo and one set of points."""
     grey_photo = dataclasses.replace(photo, pixels=grey, alpha=None, exif=None)
+    hinted = colorize(grey_photo, generator, hints=hints, render_size=render_size).render(1.0)
+    if not hints:  # both propagations are grey by definition (and need no solve)
+        return {ROWS[0]: _as_uint8(hinted), ROWS[1]: grey, ROWS[2]: grey, ROWS[3]: grey}
     lightness = lightness_of(grey)
     size = (grey.shape[1], grey.shape[0])
     small = render_lightness(lightness, render_size or generator.contract.default_render_size)
@@ -75,7 +78,7 @@ def methods_for(photo, grey: np.ndarray, hints: list[FractionHint], generator: G
     levin_planes = rasterise(hints, size, levin_l.shape[::-1])
     levin_ab = levin_colorize(levin_l, levin_planes.ab, levin_planes.mask)
     return {
-        ROWS[0]: _as_uint8(colorize(grey_photo, generator, hints=hints, render_size=render_size).render(1.0)),
+        ROWS[0]: _as_uint8(hinted),
         ROWS[1]: _as_uint8(Prediction(lightness, propagated.ab).render(1.0)),
         ROWS[2]: _as_uint8(Prediction(lightness, levin_ab).render(1.0)),
         ROWS[3]: grey,

@@ -134,7 +134,7 @@ def test_a_bad_sidecar_fails_its_photo_and_the_batch_goes_on(tmp_path: Path, run
     assert good.exists()
 
 
-def test_a_sidecar_named_as_input_or_matched_by_a_glob_is_not_a_photo(tmp_path: Path, run) -> None:
+def test_sidecars_matched_by_a_glob_are_not_photos(tmp_path: Path, run) -> None:
     photo = flat(tmp_path / "a.png")
     write_hints(photo, [])
     odd = tmp_path / "b.png.hints.json"  # a sidecar whose photo is missing
