@@ -108,6 +108,9 @@ class Options:
     #: Fit the run to this many minutes: after timing a few steps, both phases' step counts are scaled
     #: (keeping their ratio) so that the whole schedule, its decay included, ends in time. 0 = as configured.
     time_budget_minutes: float = 0.0
+    #: Under torchrun with N processes the global batch is N x batch_size; the learning rates (lr, lr_gan,
+    #: lr_d) are then multiplied by sqrt(N) ("sqrt", Adam's usual rule), N ("linear") or 1 ("none").
+    lr_scaling: str = "sqrt"
 
     @property
     def total_steps(self) -> int:
@@ -122,6 +125,8 @@ class Options:
             raise ValueError(f"gan_loss must be 'lsgan' or 'hinge', not {self.gan_loss!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.lr_scaling not in ("none", "sqrt", "linear"):
+            raise ValueError(f"lr_scaling must be none, sqrt or linear, not {self.lr_scaling!r}")
         if self.best_from_phase not in ("gan", "any"):
             raise ValueError(f"best_from_phase must be 'gan' or 'any', not {self.best_from_phase!r}")
         for name in ("log_every", "sample_every", "val_every", "checkpoint_every"):
