@@ -28,6 +28,7 @@ from engine.model import DEVICES, DeviceError, Generator, NoModelError
 from engine.naming import looks_like_output_of, normalise_format, output_path, unique_path
 from engine.photo_io import OUTPUT_FORMATS, SUPPORTED_SUFFIXES, PhotoError
 from engine.pipeline import MAX_STRENGTH, colorize_file
+from engine.shard import parse_shard, plan_shard
 
 PROG = "rechroma-cli"
 _GLOB_CHARS = set("*?[")
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replace existing outputs (inputs are never overwritten)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write per-file results as JSON")
     parser.add_argument("--model", type=Path, metavar="PATH", help="ONNX generator (default: the installed one)")
+    parser.add_argument("--shard", type=parse_shard, metavar="K/N",
+                        help="only part K of N (K from 0) of the photos, for job arrays (docs/cluster.md)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -285,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{PROG}: no photos found in {' '.join(args.inputs)} "
             f"(looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})", err=True)
         return 2
-    plan_outputs(batch.jobs, args)
+    batch.jobs = plan_shard(batch.jobs, args, plan_outputs)  # plan_outputs, then only --shard's photos
 
     cancel = CancelToken()
     started = time.perf_counter()
