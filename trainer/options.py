@@ -58,6 +58,11 @@ class Options:
     output_scale: float = 1.2
     #: Encoder stages (1..5, stride 2**k) kept frozen with their ImageNet weights and BN statistics.
     freeze_encoder_stages: int = 2
+    #: Start from this Rechroma ONNX model's weights (fine-tuning; trainer.onnx_import). The decoder options
+    #: above must then describe its architecture (``rechroma-train --init`` sets them from the file).
+    init_model: str = ""
+    #: BatchNorm layers keep their statistics while training (needed with init_model: its norms are folded).
+    freeze_norm: bool = False
     #: The unfrozen encoder's learning rate is lr x this (pretrained features need gentler updates).
     encoder_lr_mult: float = 0.1
     # -- discriminator and losses ------------------------------------------------------------------------

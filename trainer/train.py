@@ -12,6 +12,7 @@ for the batch and learning-rate scale).
 Usage::
 
     rechroma-train --config trainer/configs/rechroma-v1.toml --out work/runs/v1 --resume --max-minutes 50
+    rechroma-train --data my-photos/ --init resources/models/rechroma-v2.onnx --minutes 30   (trainer.finetune)
     torchrun --nproc_per_node 4 -m trainer.train --config trainer/configs/rechroma-v2.toml --out work/runs/v3
 """
 
@@ -32,7 +33,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from trainer import distributed, report
+from trainer import distributed, finetune, report
 from trainer.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, open_source, train_loader
 from trainer.distributed import SINGLE, DistInfo, ShardedStepBatchSampler
@@ -58,6 +59,7 @@ def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenera
         decoder_norm=opts.decoder_norm,
         output_scale=opts.output_scale,
         freeze_encoder_stages=opts.freeze_encoder_stages,
+        freeze_norm=opts.freeze_norm,
     )
 
 
@@ -85,7 +87,13 @@ class Trainer:
         #: Learning-rate multiplier for the global batch of world_size x batch_size (trainer.distributed).
         self.lr_mult = distributed.lr_scale(opts.lr_scaling, dist.world_size)
         seed_everything(opts.seed)
-        self.G = (generator if generator is not None else build_generator(opts)).to(self.device)
+        if generator is None:
+            generator = build_generator(opts)
+            if opts.init_model:
+                from trainer.onnx_import import load_onnx_weights
+
+                load_onnx_weights(generator, opts.init_model)
+        self.G = generator.to(self.device)
         self.D = PatchDiscriminator(base_channels=opts.disc_channels).to(self.device)
         groups = [
             {"params": self.G.encoder_parameters(), "lr_mult": opts.encoder_lr_mult},
@@ -516,6 +524,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rechroma-train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="TOML or JSON config (see trainer/configs/)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
+    finetune.add_arguments(parser)
     add_option_flags(parser)
     return parser.parse_args(argv)
 
@@ -527,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str] | None = None) -> tuple[int, Trainer | None]:
     """``main`` that also hands back the trainer (tests look at each DDP rank's weights)."""
     args = parse_args(argv)
+    if args.init is not None:
+        return finetune.run(args), None
     try:
         opts = options_from_args(args, args.config)
     except (OSError, ValueError) as exc:
