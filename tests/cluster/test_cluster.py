@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.
 
 import cluster  # noqa: E402
 import engine  # noqa: E402
-from cluster.cli import main, run_photos  # noqa: E402
+from cluster.cli import MAX_ATTEMPTS, main, run_photos  # noqa: E402
 from engine.cli import main as cli_main  # noqa: E402
 
 
@@ -58,19 +59,26 @@ def test_cluster_output_equals_the_cli_and_a_bad_photo_is_reported(
 
 
 def test_a_killed_workers_photo_is_retried(local_ray, photo_dir: Path, tmp_path: Path, standin_model: Path) -> None:
+    """sepia.jpg kills its worker once and is redone; poison.jpg kills every worker and is given up on."""
     import dying_actor
 
     ray.cloudpickle.register_pickle_by_value(dying_actor)  # the workers cannot import the tests folder
     dying_actor.DyingOnce.victim = "sepia.jpg"
     dying_actor.DyingOnce.marker = str(tmp_path / "died")
+    dying_actor.DyingOnce.always = "poison.jpg"
+    shutil.copy(photo_dir / "colour.jpg", tmp_path / "poison.jpg")
     out = tmp_path / "out"
     out.mkdir()
     photos = sorted(p for p in photo_dir.iterdir() if p.name != "grey.png")  # one photo per output stem
     rows = [{"index": i, "src": str(p), "dst": str(out / f"{p.stem}_color.png")} for i, p in enumerate(photos)]
-    results = run_photos(rows, standin_model, workers=2, use_gpu=False, threads=1,
+    poison = {"index": len(rows), "src": str(tmp_path / "poison.jpg"), "dst": str(tmp_path / "poison_color.png")}
+    results = run_photos([*rows, poison], standin_model, workers=2, use_gpu=False, threads=1,
                          settings={"strength": 1.0, "render_size": None, "fmt": "png", "quality": 92},
                          actor_cls=dying_actor.DyingOnce)
     assert (tmp_path / "died").is_file()  # a worker really died on sepia.jpg
+    gave_up = results.pop(len(rows))
+    assert gave_up["status"] == "failed" and f"died on this photo {MAX_ATTEMPTS} times" in gave_up["error"]
+    assert not (tmp_path / "poison_color.png").exists()
     assert sorted(results) == list(range(len(photos)))
     assert {r["status"] for r in results.values()} == {"done"}, [r for r in results.values() if r["status"] != "done"]
     by_cli = tmp_path / "cli"
