@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from engine.hints import HintsError
 from engine.model import Generator
 from engine.photo_io import PhotoError
 from engine.pipeline import colorize_file
+from engine.sidecar import hints_for_photo
 
 #: Columns of a result batch (one row per photo), in this order.
-RESULT_COLUMNS = ("index", "status", "output", "error", "seconds", "width", "height", "device")
+RESULT_COLUMNS = ("index", "status", "output", "error", "seconds", "width", "height", "device", "hints")
 
 
 def _output_size(path: Path) -> tuple[int, int]:
@@ -34,11 +36,12 @@ class ColorizeActor:
 
     def __init__(self, model: str, device: str = "cpu", threads: int = 1, strength: float = 1.0,
                  render_size: int | None = None, fmt: str | None = None, quality: int = 92,
-                 attempts=None, max_attempts: int = 0) -> None:
+                 use_sidecars: bool = True, attempts=None, max_attempts: int = 0) -> None:
         """``attempts``: a Ray actor handle whose ``begin.remote(index)`` counts the tries of a photo across
         worker deaths; a photo on its ``max_attempts + 1``-th try is reported as failed, not run again."""
         self.generator = Generator(model, device=device, threads=threads)
         self.settings = {"strength": strength, "render_size": render_size, "fmt": fmt, "quality": quality}
+        self.use_sidecars = use_sidecars  # colour hints from each photo's sidecar, as rechroma-cli reads them
         self.attempts, self.max_attempts = attempts, max_attempts
 
     def attempt(self, index: int) -> int:
@@ -50,7 +53,7 @@ class ColorizeActor:
 
     def colorize(self, src: str, dst: str, attempt: int = 1) -> dict:
         started = time.perf_counter()
-        status, error, output, size = "done", "", dst, (0, 0)
+        status, error, output, size, hints = "done", "", dst, (0, 0), None
         target = Path(dst)
         try:
             if target.exists():
@@ -62,9 +65,12 @@ class ColorizeActor:
                 else:
                     status, error = "skipped", "output appeared during the run (written by another process)"
             else:
+                hints = hints_for_photo(src, use_sidecars=self.use_sidecars)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                colorize_file(src, target, self.generator, overwrite=False, **self.settings)
+                colorize_file(src, target, self.generator, overwrite=False, hints=hints, **self.settings)
                 size = _output_size(target)
+        except HintsError as exc:
+            status, error = "failed", f"hints: {exc}"
         except PhotoError as exc:
             status, error = "failed", str(exc)
         except MemoryError:
@@ -76,7 +82,8 @@ class ColorizeActor:
         if status == "failed":
             output = ""
         return {"status": status, "output": output, "error": error, "seconds": time.perf_counter() - started,
-                "width": size[0], "height": size[1], "device": self.generator.device}
+                "width": size[0], "height": size[1], "device": self.generator.device,
+                "hints": len(hints or ()) if status == "done" else 0}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = []
@@ -85,7 +92,7 @@ class ColorizeActor:
             if self.max_attempts and tries > self.max_attempts:
                 result = {"status": "failed", "output": "", "seconds": 0.0, "width": 0, "height": 0,
                           "error": f"the worker died on this photo {self.max_attempts} times",
-                          "device": self.generator.device}
+                          "device": self.generator.device, "hints": 0}
             else:
                 result = self.colorize(str(src), str(dst), tries)
             rows.append({"index": int(index), **result})

@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recursive", action="store_true", help="walk folders; ** in globs crosses folders")
     parser.add_argument("--skip-existing", action="store_true", help="skip photos whose output exists")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write per-file results as JSON")
+    parser.add_argument("--no-hints", action="store_true", help="ignore colour-hint sidecars (<photo>.hints.json)")
     parser.add_argument("--model", type=Path, metavar="PATH", help="ONNX generator (default: the installed one)")
     parser.add_argument("--address", metavar="ADDR",
                         help="Ray cluster to join (ray://HOST:10001, or 'auto' on a cluster node); "
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         + ("" if use_gpu else f" x {args.threads} thread(s)") + f", {len(todo)} photos to colorize")
 
     settings = {"strength": args.strength, "render_size": args.render_size, "fmt": args.format,
-                "quality": args.quality}
+                "quality": args.quality, "use_sidecars": not args.no_hints}
     started = time.perf_counter()
     interrupted = False
     devices: set[str] = set()
@@ -241,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             job.output = None  # else the planned path, as the user's own paths spell it
         if result["width"]:
             job.size = (int(result["width"]), int(result["height"]))
+        if hasattr(job, "hints"):
+            job.hints = int(result["hints"])
 
     every = batch.problems + batch.jobs
     counts = {s: sum(j.status == s for j in every) for s in ("done", "skipped", "failed", "pending")}

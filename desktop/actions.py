@@ -29,12 +29,15 @@ class Actions:
     cancel_all: QAction
     retry_failed: QAction
     remove: QAction
+    clear_finished: QAction
     rerun: QAction
     fit: QAction
     zoom_100: QAction
     side_by_side: QAction
     toggle_before: QAction
     apply_strength_to_all: QAction
+    preferences: QAction
+    shortcuts: QAction
     model_card: QAction
     about: QAction
 
@@ -67,6 +70,7 @@ _ICONS = {
     "cancel_all": "SP_BrowserStop",
     "retry_failed": "SP_BrowserReload",
     "remove": "SP_TrashIcon",
+    "clear_finished": "SP_DialogResetButton",
     "rerun": "SP_BrowserReload",
     "about": "SP_MessageBoxInformation",
 }
@@ -95,12 +99,17 @@ def _create(parent: QWidget) -> Actions:
         cancel_all=_action(parent, "Cancel a&ll", "Ctrl+Shift+Esc", "Stop the batch"),
         retry_failed=_action(parent, "Re&try failed", "Ctrl+T", "Queue failed and cancelled photos again"),
         remove=_action(parent, "Re&move", Std.Delete, "Remove the selected photos from the queue"),
-        rerun=_action(parent, "Re-&run", "Ctrl+Shift+U", "Colorize the selected photo again at this size"),
+        clear_finished=_action(
+            parent, "Clear &finished", "Ctrl+Shift+Del", "Remove colorized, failed and cancelled photos from the queue"
+        ),
+        rerun=_action(parent, "Re-&run", "Ctrl+Shift+U", "Colorize the selected photos again at this render size"),
         fit=_action(parent, "&Fit", "F", "Fit the photo in the view"),
         zoom_100=_action(parent, "&100 %", "1", "Show the photo at 100 %"),
         side_by_side=_action(parent, "&Side by side", "S", "Original and colour side by side", checkable=True),
         toggle_before=_action(parent, "&Before/after", "Space", "Toggle between original and colour"),
         apply_strength_to_all=_action(parent, "Apply to &all", None, "Use this colour strength for every photo"),
+        preferences=_action(parent, "&Preferences…", "Ctrl+,", "What new photos start with: strength, render size"),
+        shortcuts=_action(parent, "&Keyboard shortcuts", "F1", "Every key and mouse gesture the app knows"),
         model_card=_action(parent, "About the &model…", None, "What the model was trained on and how good it is"),
         about=_action(parent, "&About Rechroma", None),
     )

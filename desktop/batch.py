@@ -9,12 +9,14 @@ A photo that fails is marked failed with its reason and the batch moves on.
 from __future__ import annotations
 
 import logging
+import os
 import statistics
+import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QThreadPool, QTimer, Signal
 
 from desktop.images import to_qimage
 from desktop.queue_model import QueueItem, QueueModel, State
@@ -29,6 +31,7 @@ from desktop.worker import (
     ModelRequest,
     PoolSignals,
     Preview,
+    load_colour_thumbnail,
     load_preview,
     load_thumbnail,
     run_in_pool,
@@ -40,26 +43,78 @@ from engine.photo_io import SUPPORTED_SUFFIXES
 log = logging.getLogger(__name__)
 
 PREVIEW_CACHE_SIZE = 4
+#: Items saved per transaction while a large add is written in the background of the event loop.
+SAVE_SLICE = 1000
+#: Rows inserted into the queue per event-loop turn when a large folder is added.
+ADD_SLICE = 5000
 #: Thumbnail size in the queue (the view's icon size).
 THUMBNAIL_PX = 56
 
 
 def expand_paths(paths: Iterable[Path], pattern: str = DEFAULT_PATTERN) -> list[Path]:
-    """Files as given (an unsupported one fails visibly later); folders recursively, images only, sorted,
-    skipping earlier results (``x_color.jpg`` next to ``x.jpg``) so a folder is not colorized twice."""
+    """Absolute paths: files as given (an unsupported one fails visibly later); folders recursively, images
+    only, sorted, skipping earlier results (``x_color.jpg`` next to ``x.jpg``) so a folder is not colorized
+    twice. Linear in the number of files: one ``scandir`` per folder, and no per-file ``resolve()``."""
+    prefix, _, suffix = pattern.partition("{stem}")
     found: list[Path] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            images = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-            )
-            found.extend(p for p in images if not looks_like_output_of(p, images, pattern))
+            for images in _scan_folder(path.resolve()):
+                found.extend(
+                    p
+                    for p in images
+                    # the cheap test first: only a name with the pattern's text in it can be a result
+                    if not (suffix in p.stem and p.stem.startswith(prefix) and looks_like_output_of(p, images, pattern))
+                )
         elif path.exists():
-            found.append(path)
+            found.append(path.resolve())
     return found
+
+
+def _scan_folder(root: Path) -> list[list[Path]]:
+    """The images of ``root`` and of every folder below it, folder by folder in path order, each sorted by
+    name. Symlinked folders are followed once (a link loop is not followed again); symlinked files resolve
+    to their target."""
+    seen: set[tuple[int, int]] = set()
+    pending = [root]
+    found: list[tuple[Path, list[Path]]] = []
+    while pending:
+        folder = pending.pop()
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        names: list[tuple[str, bool]] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    pending.append(Path(entry.path).resolve() if entry.is_symlink() else folder / entry.name)
+                elif os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES and entry.is_file():
+                    names.append((entry.name, entry.is_symlink()))
+            except OSError:
+                continue
+        names.sort()  # strings: sorting 50,000 Path objects costs ten times more
+        found.append((folder, [(folder / name).resolve() if link else folder / name for name, link in names]))
+    found.sort(key=lambda pair: pair[0])
+    return [images for _folder, images in found]
+
+
+def _new_items(paths: Iterable[Path], known: set[Path], strength: float, render_size: int | None) -> list[QueueItem]:
+    """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread)."""
+    items = []
+    for path in expand_paths(paths):  # absolute and resolved, like the paths already queued
+        if path in known:
+            continue
+        known.add(path)
+        items.append(QueueItem(path=path, strength=strength, render_size=render_size))
+    return items
 
 
 class BatchController(QObject):
@@ -73,6 +128,8 @@ class BatchController(QObject):
     batchFinished = Signal()
     exportFinished = Signal(int, list)  # saved, [(name, reason)] of the failed ones
     message = Signal(str)  # one-line status for the status bar
+    #: Something the user must read about the saved queue (a damaged file set aside, entries dropped).
+    queueNotice = Signal(str)
 
     _runJob = Signal(object)
     _loadModel = Signal(object)
@@ -92,6 +149,12 @@ class BatchController(QObject):
         self._durations: list[float] = []
         self._previews: OrderedDict[str, Preview] = OrderedDict()
         self._resume_when_ready = False
+        #: Render size of photos without their own (``QueueItem.render_size`` None): Preferences; 0 = the model's.
+        self.default_render_size = 0
+        #: The photo whose preview the window last asked for: only it gets a preview from the worker.
+        self._wanted_preview: str | None = None
+        #: What :meth:`restore` had to report about the saved queue (None when all was well).
+        self.restore_notice: str | None = None
 
         self.worker = EngineWorker(store, threads)
         self.thread = QThread(self)
@@ -114,17 +177,19 @@ class BatchController(QObject):
         self.pool_signals.done.connect(self._on_pool_done)
 
         self._save_timer = QTimer(self, singleShot=True, interval=0)
-        self._save_timer.timeout.connect(self.save_now)
+        self._save_timer.timeout.connect(self._save_slice)
         self.model.changed.connect(self._save_timer.start)
+        self.model.thumbnailWanted.connect(self._request_thumbnail)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def restore(self) -> None:
         """Load the queue the app had; a batch that was running resumes once the model is ready."""
-        items, was_running = self.store.load()
-        self.model.add(items)
-        for item in items:
-            self._request_thumbnail(item)
-        self._resume_when_ready = was_running and self.model.count(State.QUEUED) > 0
+        loaded = self.store.load()
+        self.model.add(loaded.items, positions=loaded.positions)  # thumbnails come as rows are painted
+        self.restore_notice = loaded.notice
+        if loaded.notice:
+            self.queueNotice.emit(loaded.notice)
+        self._resume_when_ready = loaded.running and self.model.count(State.QUEUED) > 0
         if self._resume_when_ready and self.model_info is not None:
             self.start()
         self._emit_progress()
@@ -145,31 +210,48 @@ class BatchController(QObject):
         self.thread.quit()
         stopped = self.thread.wait(timeout_ms)
         self.pool.waitForDone(timeout_ms)
+        self.store.close()
         return stopped
 
-    def save_now(self) -> None:
+    def save_now(self, *, limit: int | None = None, only: str | None = None) -> None:
+        """Write what changed in one transaction: everything, ``limit`` items, or the one item ``only``."""
         if self.closing:
             return
+        changed, removed = self.model.take_changes(limit, only)
         try:
-            self.store.save(self.model.items(), self.running and not self.paused)
+            # A batch waiting for the model to resume is still running: quitting during start-up keeps it so.
+            self.store.write(changed, removed, (self.running and not self.paused) or self._resume_when_ready)
         except OSError as exc:
             self.message.emit(f"Could not save the queue: {exc.strerror or exc}")
+
+    def _save_slice(self) -> None:
+        """Save in slices, so adding a 50,000-photo folder never holds the event loop for long."""
+        self.save_now(limit=SAVE_SLICE)
+        if self.model.has_changes() and not self.closing:
+            self._save_timer.start()
 
     # --- adding and removing ------------------------------------------------------------------------
     def add_paths(
         self, paths: Iterable[Path], *, strength: float = 1.0, render_size: int | None = None
     ) -> list[QueueItem]:
-        known = {p.resolve() for p in self.model.paths()}
-        items = []
-        for path in expand_paths(paths):
-            resolved = path.resolve()
-            if resolved in known:
-                continue
-            known.add(resolved)
-            items.append(QueueItem(path=resolved, strength=strength, render_size=render_size))
-        self.model.add(items)
-        for item in items:
-            self._request_thumbnail(item)
+        """Queue the photos under ``paths`` (not yet queued) and return them.
+
+        Folders are scanned on a thread while the event loop goes on, and a large result is inserted in
+        slices, so adding a 50,000-photo folder never freezes the window.
+        """
+        paths = [Path(p) for p in paths]
+        known = self.model.paths()
+        if any(p.is_dir() for p in paths):
+            items = self._off_thread(lambda: _new_items(paths, known, strength, render_size))
+        else:
+            items = _new_items(paths, known, strength, render_size)
+        items = [item for item in items if not self.model.has_path(item.path)]  # added meanwhile
+        for first in range(0, len(items), ADD_SLICE):
+            if self.closing:
+                return items[:first]
+            if first:
+                QCoreApplication.processEvents()
+            self.model.add(items[first : first + ADD_SLICE])
         self._emit_progress()
         if items and self.running:
             self._dispatch()
@@ -239,7 +321,8 @@ class BatchController(QObject):
             self.start()
 
     def rerun(self, item_id: str, render_size: int | None) -> None:
-        """Run one photo again (e.g. at another render size) now, whether or not a batch runs."""
+        """Run one photo again now, whether or not a batch runs; ``render_size`` becomes the photo's own
+        (0: the model's native size; None: back to the Preferences default)."""
         item = self.model.item(item_id)
         if item is None or item.state == State.WORKING:
             return
@@ -302,6 +385,7 @@ class BatchController(QObject):
         item = self.model.item(item_id)
         if item is None:
             return
+        self._wanted_preview = item_id
         ab_file = item.ab_file if item.state == State.DONE else None
         path = item.path
         run_in_pool(self.pool, self.pool_signals, "preview", item_id, lambda: load_preview(path, ab_file))
@@ -327,12 +411,21 @@ class BatchController(QObject):
         while self._priority:
             item = self.model.item(self._priority.popleft())
             if item is not None and item.state == State.QUEUED:
-                return ColorizeJob(item.id, item.path, item.render_size)
+                return self._colorize_job(item)
         if self.running and not self.paused:
-            for item in self.model.items():
-                if item.state == State.QUEUED:
-                    return ColorizeJob(item.id, item.path, item.render_size)
+            row = self.model.next_queued_row()
+            if row >= 0:
+                return self._colorize_job(self.model.item_at(row))
         return None
+
+    def render_size_of(self, item: QueueItem) -> int | None:
+        """The size this photo runs at: its own, else the default; None means the model's native size."""
+        size = item.render_size if item.render_size is not None else self.default_render_size
+        return size or None
+
+    def _colorize_job(self, item: QueueItem) -> ColorizeJob:
+        # Only the photo on show gets a preview built with its result; others are read back if selected.
+        return ColorizeJob(item.id, item.path, self.render_size_of(item), want_preview=item.id == self._wanted_preview)
 
     def _dispatch(self) -> None:
         if self._current is not None or self.closing:
@@ -357,7 +450,9 @@ class BatchController(QObject):
         self._current = None
         if self.model.item(item_id) is None:  # removed while it ran: drop whatever it had cached
             (self.store.predictions_dir / f"{item_id}.npy").unlink(missing_ok=True)
-        self.save_now()  # a finished photo is on disk before anything else happens (a crash keeps it)
+        self.save_now(only=item_id)  # a finished photo is on disk before anything else happens
+        if self.model.has_changes():
+            self._save_timer.start()
         self.itemFinished.emit(item_id, state)
         self._emit_progress()
         if not self._exports and (self._export_tally[0] or self._export_tally[1]):
@@ -379,9 +474,12 @@ class BatchController(QObject):
             item.seconds = result.seconds
             self.model.update(item)
             self._durations.append(result.seconds)
-            self._cache_preview(item.id, result.preview)
-            self.previewReady.emit(item.id, result.preview)
+            if result.preview is not None:
+                self._cache_preview(item.id, result.preview)
+                self.previewReady.emit(item.id, result.preview)
         self._finish(result.item_id, State.DONE.value)
+        if item is not None and result.preview is None and item.id == self._wanted_preview:
+            self.request_preview(item.id)  # selected while it ran: read its result back
 
     def _on_exported(self, item_id: str, path: Path) -> None:
         if self.closing:
@@ -444,26 +542,48 @@ class BatchController(QObject):
         if not self.closing:
             self.modelError.emit(title, message)
 
+    def _off_thread(self, fn: Callable[[], list[QueueItem]]) -> list[QueueItem]:
+        """Run ``fn`` on a thread of its own and wait for it in a local event loop (so the window paints
+        and timers fire meanwhile); re-raises what it raised."""
+        loop = QEventLoop()
+        outcome: list[object] = []
+
+        def task() -> None:
+            try:
+                outcome.append(fn())
+            except Exception as exc:  # handed to the GUI thread and raised there
+                outcome.append(exc)
+            self.pool_signals.done.emit("scan", "", None)
+
+        waiting = self.pool_signals.done.connect(lambda kind, *_: kind == "scan" and outcome and loop.quit())
+        threading.Thread(target=task, name="rechroma-scan", daemon=True).start()
+        if not outcome:
+            loop.exec()
+        self.pool_signals.done.disconnect(waiting)
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
+
     def _on_pool_done(self, kind: str, key: str, result: object) -> None:
-        if self.closing:
+        if self.closing or kind == "scan":
             return
         item = self.model.item(key)
         if item is None:
             return
         if kind == "thumbnail":
             if isinstance(result, Exception):
-                return  # the photo will fail with its reason when it is run
-            pixels, dims = result
-            item.thumbnail = to_qimage(pixels).scaled(
+                return  # the photo will fail with its reason when it is run (the model does not ask again)
+            pixels, dims, key = result
+            image = to_qimage(pixels).scaled(
                 THUMBNAIL_PX,
                 THUMBNAIL_PX,
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
-            new_dims = dims is not None and (item.width, item.height) != dims
-            if new_dims and item.width is None:
+            self.model.set_thumbnail(item, image, key)
+            if dims is not None and item.width is None:
                 item.width, item.height = dims
-            self.model.update(item, persist=new_dims)
+                self.model.update(item)
         elif kind == "preview":
             if isinstance(result, Exception):
                 self.previewReady.emit(key, str(result))
@@ -474,9 +594,18 @@ class BatchController(QObject):
                 self._cache_preview(key, result)
             self.previewReady.emit(key, result)
 
-    def _request_thumbnail(self, item: QueueItem) -> None:
-        path = item.path
-        run_in_pool(self.pool, self.pool_signals, "thumbnail", item.id, lambda: load_thumbnail(path))
+    def _request_thumbnail(self, item_id: str, key: tuple) -> None:
+        """Load a thumbnail for a row the view painted: the original, or the colour result once done."""
+        item = self.model.item(item_id)
+        if item is None or self.closing:
+            return
+        path, ab_file = item.path, item.ab_file
+        if key[0] == "colour" and ab_file is not None:
+            strength = key[1]
+            task = lambda: (*load_colour_thumbnail(path, ab_file, strength), key)  # noqa: E731
+        else:
+            task = lambda: (*load_thumbnail(path), key)  # noqa: E731
+        run_in_pool(self.pool, self.pool_signals, "thumbnail", item_id, task)
 
     def _cache_preview(self, item_id: str, preview: Preview) -> None:
         self._previews[item_id] = preview

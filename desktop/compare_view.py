@@ -9,11 +9,36 @@ screen pixel), even though the images painted are the preview-size renders.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 16.0
 DIVIDER_GRAB_PX = 8
+#: Side of one checkerboard square (screen pixels) behind transparent areas, and its two greys.
+CHECKER_PX = 8
+CHECKER_LIGHT, CHECKER_DARK = QColor("#cfcfcf"), QColor("#9a9a9a")
+
+
+def checkerboard_brush(square: int = CHECKER_PX) -> QBrush:
+    """The usual image-viewer checkerboard, so transparent areas read as transparent, not as black."""
+    tile = QPixmap(2 * square, 2 * square)
+    tile.fill(CHECKER_LIGHT)
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, square, square, CHECKER_DARK)
+    painter.fillRect(square, square, square, square, CHECKER_DARK)
+    painter.end()
+    return QBrush(tile)
 
 
 class CompareView(QWidget):
@@ -38,6 +63,7 @@ class CompareView(QWidget):
         self._drag: str | None = None
         self._drag_origin = QPointF()
         self._drag_center = QPointF()
+        self._checker: QBrush | None = None  # built on first use (a QPixmap needs the application)
 
     # --- content ------------------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None, original_size: QSize | None = None) -> None:
@@ -171,7 +197,13 @@ class CompareView(QWidget):
     ) -> None:
         painter.save()
         painter.setClipRect(clip)
-        painter.drawImage(self._image_rect(viewport or clip), image)
+        target = self._image_rect(viewport or clip)
+        if image.hasAlphaChannel():
+            if self._checker is None:
+                self._checker = checkerboard_brush()
+            painter.setBrushOrigin(target.topLeft())  # the squares move with the photo when panning
+            painter.fillRect(target, self._checker)
+        painter.drawImage(target, image)
         painter.restore()
         if label:
             shown = self._image_rect(viewport or clip).intersected(clip)

@@ -13,12 +13,17 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """H x W x 3 RGB array to a QImage that owns its pixels (so the array may be freed afterwards)."""
+def to_qimage(rgb: np.ndarray, alpha: np.ndarray | None = None) -> QImage:
+    """H x W x 3 RGB array (plus an optional H x W alpha) to a QImage that owns its pixels (so the arrays may
+    be freed afterwards). With alpha the image is RGBA, and the viewer paints it over a checkerboard."""
     rgb = np.ascontiguousarray(to_uint8(rgb))
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H x W x 3 RGB array, got shape {rgb.shape}")
     height, width, _ = rgb.shape
+    if alpha is not None and alpha.shape[:2] == (height, width):
+        rgba = np.ascontiguousarray(np.dstack([rgb, to_uint8(alpha)]))
+        image = QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888)
+        return image.copy()
     image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
     return image.copy()  # detach from the numpy buffer
 

@@ -78,7 +78,8 @@ class LiveRenderer(QObject):
 
         def render() -> tuple[RenderRequest, QImage]:
             # QImage (unlike QPixmap) may be built outside the GUI thread.
-            return request, to_qimage(request.stages[request.stage].render(request.strength))
+            stage = request.stages[request.stage]
+            return request, to_qimage(stage.render(request.strength), stage.alpha)
 
         run_in_pool(self.pool, self._signals, "render", request.key, render)
 

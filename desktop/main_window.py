@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
-    QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QToolBar,
     QToolButton,
@@ -40,8 +40,11 @@ from desktop.compare_view import CompareView
 from desktop.export_dialog import ExportDialog
 from desktop.images import to_qimage
 from desktop.live_render import LiveRenderer, render_stages
+from desktop.notice_bar import NoticeBar
+from desktop.preferences_dialog import PreferencesDialog, render_size_spin
 from desktop.queue_model import QueueModel, State
 from desktop.queue_store import QueueStore, default_data_dir
+from desktop.render_size import render_size_warning
 from desktop.settings import DEVICES, AppSettings
 from desktop.worker import ModelInfo, Preview
 from engine.photo_io import SUPPORTED_SUFFIXES
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
         self.controller = BatchController(store or QueueStore(default_data_dir()), threads=threads, parent=self)
+        self.controller.default_render_size = self.settings.render_size
         self.actions = create_actions(self)
         self.selected_id: str | None = None
         self._shown: Preview | None = None
@@ -85,6 +89,7 @@ class MainWindow(QMainWindow):
         self.last_final_render_ms: float = 0.0
         self._stages: tuple | None = None
         self.first_shown_at: float | None = None
+        self._progress: tuple[int, int, float] = (0, 0, -1.0)
 
         self._build_widgets()
         self._build_menus_and_toolbars()
@@ -112,12 +117,14 @@ class MainWindow(QMainWindow):
         self.queue_view.setShowGrid(False)
         self.queue_view.setAlternatingRowColors(True)
         self.queue_view.setWordWrap(False)
+        self.queue_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "mount…ains.jpg": both ends stay
         self.queue_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QueueModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.COL_STATE, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(QueueModel.COL_STATE, 130)
+        header.resizeSection(QueueModel.COL_STATE, 96)  # "failed: <reason>" is elided; its tooltip has it all
+        header.setResizeContentsPrecision(0)  # size the columns from the visible rows, not 1,000 of 50,000
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
@@ -125,10 +132,16 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress_label = QLabel("No photos yet")
 
+        self.queue_stack = QStackedWidget()
+        self.queue_stack.addWidget(self._build_placeholder())
+        self.queue_stack.addWidget(self.queue_view)
+
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 0, 6)
-        left_layout.addWidget(self.queue_view, 1)
+        self.notice_bar = NoticeBar()  # news about the saved queue (see BatchController.queueNotice)
+        left_layout.addWidget(self.notice_bar)
+        left_layout.addWidget(self.queue_stack, 1)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.progress_label)
 
@@ -140,20 +153,25 @@ class MainWindow(QMainWindow):
         self.strength.setSingleStep(5)
         self.strength.setPageStep(25)
         self.strength.setValue(self.settings.strength_percent)
-        self.strength.setToolTip("Colour strength: 0 % keeps the photo grey, 100 % is the model's colour")
+        self.strength.setToolTip(
+            "Colour strength of the selected photos: 0 % keeps them grey, 100 % is the model's colour"
+        )
         self.strength_label = QLabel(f"{self.strength.value()} %")
         self.strength_label.setMinimumWidth(48)
         apply_all = QToolButton()
         apply_all.setDefaultAction(self.actions.apply_strength_to_all)
 
-        self.render_size = QSpinBox()
+        self.render_size = render_size_spin(None)
         self.render_size.setObjectName("renderSize")
-        self.render_size.setRange(0, 4096)
-        self.render_size.setSingleStep(32)
-        self.render_size.setSpecialValueText("model default")
-        self.render_size.setSuffix(" px")
         self.render_size.setValue(self.settings.render_size)
-        self.render_size.setToolTip("Long side at which the model runs: larger is slower, sometimes finer")
+        self.render_size.setToolTip(
+            "Long side at which the model runs for the selected photos; Re-run to use it. "
+            "New photos take the size set in Preferences"
+        )
+        self.render_size_warning = QLabel()
+        self.render_size_warning.setObjectName("renderSizeWarning")
+        self.render_size_warning.setWordWrap(True)
+        self.render_size_warning.hide()
         rerun = QToolButton()
         rerun.setDefaultAction(self.actions.rerun)
         rerun.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -179,6 +197,8 @@ class MainWindow(QMainWindow):
         engine_row.addWidget(self.device)
         engine_row.addWidget(self.device_label)
         engine_row.addStretch(1)
+        warning_row = QHBoxLayout()
+        warning_row.addWidget(self.render_size_warning, 1)
 
         self.zoom_label = QLabel("")
         view_bar = QHBoxLayout()
@@ -199,17 +219,51 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.compare, 1)
         right_layout.addLayout(controls)
         right_layout.addLayout(engine_row)
+        right_layout.addLayout(warning_row)
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([360, 840])
+        self.splitter.setSizes([430, 770])  # room for names like "mountains-1952.jpg" in the default window
         self.setCentralWidget(self.splitter)
         self.model_label = QLabel("")
         self.statusBar().addPermanentWidget(self.model_label)
         self.resize(1200, 760)
+
+    def _build_placeholder(self) -> QWidget:
+        """What an empty queue shows: where photos come from, with the two Open buttons."""
+        placeholder = QWidget()
+        placeholder.setObjectName("emptyQueue")
+        label = QLabel("Drop photos or folders here")
+        label.setObjectName("emptyQueueLabel")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        label.setFont(font)
+        hint = QLabel("JPEG, PNG, TIFF, BMP, WebP, GIF; folders include their subfolders")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        hint.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.placeholder_buttons: list[QToolButton] = []
+        for action in (self.actions.open_files, self.actions.open_folder):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            buttons.addWidget(button)
+            self.placeholder_buttons.append(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(placeholder)
+        layout.addStretch(1)
+        layout.addWidget(label)
+        layout.addWidget(hint)
+        layout.addSpacing(12)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+        return placeholder
 
     def _build_menus_and_toolbars(self) -> None:
         a = self.actions
@@ -235,10 +289,12 @@ class MainWindow(QMainWindow):
                     None,
                     a.rerun,
                     a.remove,
+                    a.clear_finished,
                 ],
             ),
+            ("&Edit", [a.apply_strength_to_all, None, a.preferences]),
             ("&View", [a.fit, a.zoom_100, a.side_by_side, a.toggle_before]),
-            ("&Help", [a.model_card, a.about]),
+            ("&Help", [a.shortcuts, None, a.model_card, a.about]),
         ):
             submenu = menu.addMenu(title)
             for entry in entries:
@@ -258,6 +314,7 @@ class MainWindow(QMainWindow):
             a.cancel_all,
             a.retry_failed,
             a.remove,
+            a.clear_finished,
             None,
             a.export_selected,
             a.export_all,
@@ -279,7 +336,10 @@ class MainWindow(QMainWindow):
         a.cancel_current.triggered.connect(c.cancel_current)
         a.cancel_all.triggered.connect(c.cancel_all)
         a.retry_failed.triggered.connect(c.retry_failed)
-        a.remove.triggered.connect(lambda: c.remove(self.selected_ids()))
+        a.remove.triggered.connect(lambda: self.remove(self.selected_ids()))
+        a.clear_finished.triggered.connect(self.clear_finished)
+        a.preferences.triggered.connect(self.show_preferences)
+        a.shortcuts.triggered.connect(lambda: dialogs.show_shortcuts(self, a.all()))
         a.rerun.triggered.connect(self.rerun_selected)
         a.fit.triggered.connect(self.compare.fit)
         a.zoom_100.triggered.connect(self.compare.zoom_100)
@@ -292,22 +352,23 @@ class MainWindow(QMainWindow):
         self.queue_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.queue_view.customContextMenuRequested.connect(self._context_menu)
         self.strength.valueChanged.connect(self.set_strength_percent)
-        self.render_size.valueChanged.connect(lambda v: setattr(self.settings, "render_size", v))
+        self.render_size.valueChanged.connect(self._show_render_size_warning)
         self.device.currentIndexChanged.connect(self._on_device_chosen)
         self.compare.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
 
         self.renderer.rendered.connect(self._on_rendered)
         c.progressChanged.connect(self._on_progress)
-        c.busyChanged.connect(lambda _busy: self._update_actions())
-        c.runningChanged.connect(lambda *_: self._update_actions())
+        c.busyChanged.connect(self._on_busy_changed)
+        c.runningChanged.connect(lambda *_: self._on_progress(*self._progress))
         c.modelChanged.connect(self._on_model_changed)
         c.modelError.connect(self._on_model_error)
         c.previewReady.connect(self._on_preview)
         c.itemFinished.connect(self._on_item_finished)
         c.exportFinished.connect(self._on_export_finished)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.queueNotice.connect(self.notice_bar.show_notice)
         c.model.rowsInserted.connect(self._on_rows_inserted)
-        c.model.rowsRemoved.connect(lambda *_: self._on_selection_changed())
+        c.model.rowsRemoved.connect(lambda *_: self._on_rows_removed())
 
     def _restore_window(self) -> None:
         if self.settings.geometry is not None:
@@ -317,14 +378,22 @@ class MainWindow(QMainWindow):
 
     # --- commands -----------------------------------------------------------------------------------
     def add_paths(self, paths: list[Path]) -> int:
-        items = self.controller.add_paths(
-            paths, strength=self.strength.value() / 100.0, render_size=self.render_size.value() or None
-        )
+        # New photos take the Preferences defaults, never the selected photo's strength or size.
+        items = self.controller.add_paths(paths, strength=self.settings.strength_percent / 100.0)
         if items:
             self.statusBar().showMessage(f"Added {len(items)} photo(s)", 5000)
         elif paths:
             self.statusBar().showMessage("No new photos found there", 5000)
         return len(items)
+
+    def open_from_elsewhere(self, paths: list[Path]) -> None:
+        """Photos handed over by a second launch ("Open with Rechroma"): queue them and come to the front."""
+        if paths:
+            self.add_paths(paths)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def open_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
@@ -352,29 +421,66 @@ class MainWindow(QMainWindow):
         self.controller.load_model(path, self.device.currentData())
 
     def rerun_selected(self) -> None:
+        """Run the selected photos again at the render size in the box, which becomes their own."""
         for item_id in self.selected_ids():
-            self.controller.rerun(item_id, self.render_size.value() or None)
+            self.controller.rerun(item_id, self.render_size.value())
+
+    def remove(self, item_ids: list[str]) -> None:
+        """Remove photos; if some are colorized but were never exported, ask first (their colour would go)."""
+        model = self.controller.model
+        unexported = [i for i in item_ids if (item := model.item(i)) and item.state == State.DONE and not item.output]
+        if not unexported:
+            self.controller.remove(item_ids)
+            return
+        ids = list(item_ids)
+        dialogs.confirm_remove_unexported(self, len(unexported), len(ids), lambda: self.controller.remove(ids))
+
+    def clear_finished(self) -> None:
+        finished = (State.DONE, State.FAILED, State.CANCELLED)
+        self.remove([item.id for item in self.controller.model.items() if item.state in finished])
+
+    def show_preferences(self) -> PreferencesDialog:
+        info = self.controller.model_info
+        dialog = PreferencesDialog(self.settings, info.default_render_size if info else None, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._on_preferences_changed)
+        dialog.open()
+        return dialog
+
+    def _on_preferences_changed(self) -> None:
+        self.controller.default_render_size = self.settings.render_size
+        self._show_item_settings(self.controller.model.item(self.selected_id) if self.selected_id else None)
+        self.statusBar().showMessage("Preferences saved: photos added from now on start with them", 5000)
 
     def export(self, item_ids: list[str]) -> None:
-        done = [i for i in item_ids if (item := self.controller.model.item(i)) and item.state == State.DONE]
+        """Open the export dialog for the finished ones among ``item_ids``; Save queues the exports."""
+        model = self.controller.model
+        done = [i for i in item_ids if (item := model.item(i)) and item.state == State.DONE]
         if not done:
             dialogs.show_error(
                 self, "Nothing to export", "None of these photos is colorized yet: start the batch first."
             )
             return
         first = self.controller.model.item(done[0])
-        dialog = ExportDialog(self.settings, len(done), first.path.parent if first else None, self)
-        if dialog.exec() != ExportDialog.DialogCode.Accepted:
-            return
-        dialog.remember()
-        self.controller.export(done, dialog.options())
+        photos = [model.item(i).path for i in done]
+        dialog = ExportDialog(self.settings, len(done), first.path.parent if first else None, self, photos)
+        dialog.setObjectName("exportDialog")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            dialog.remember()
+            self.controller.export(done, dialog.options())
+
+        dialog.accepted.connect(accepted)
+        dialog.open()  # window-modal, not a nested event loop: the batch keeps running behind it
 
     def set_strength_percent(self, value: int) -> None:
-        """Live strength: re-render the cached preview Prediction; the model is not run again."""
+        """Live strength of the selected photos (only them: not new photos, not the Preferences default);
+        the shown one re-renders from its cached preview Prediction, the model is not run again."""
         self.strength_label.setText(f"{value} %")
-        self.settings.strength_percent = value
-        if self.selected_id is not None:
-            self.controller.set_strength([self.selected_id], value / 100.0)
+        selected = self.selected_ids()
+        if selected:
+            self.controller.set_strength(selected, value / 100.0)
         self._render_after()
 
     def apply_strength_to_all(self) -> None:
@@ -424,20 +530,33 @@ class MainWindow(QMainWindow):
         self.shown_strength = None
         self.renderer.cancel()
         if new_id is None:
+            self._show_item_settings(None)
             self.compare.set_message("Select a photo to compare the original and the colour version")
             return
         item = self.controller.model.item(new_id)
-        self.strength.blockSignals(True)
-        self.strength.setValue(round(item.strength * 100))
-        self.strength_label.setText(f"{self.strength.value()} %")
-        self.strength.blockSignals(False)
-        if item.render_size is not None:
-            self.render_size.setValue(item.render_size)
+        self._show_item_settings(item)
         if item.state == State.FAILED:
             self.compare.set_message(f"{item.name}\n\nfailed: {item.error}")
         elif self.controller.cached_preview(new_id) is None:
             self.compare.set_message(f"Loading {item.name}…")
         self.controller.request_preview(new_id)
+
+    def _show_item_settings(self, item) -> None:
+        """The strength slider and render size box show the photo's own values (the defaults when none)."""
+        strength = round(item.strength * 100) if item is not None else self.settings.strength_percent
+        size = item.render_size if item is not None and item.render_size is not None else self.settings.render_size
+        self.strength.blockSignals(True)
+        self.strength.setValue(strength)
+        self.strength.blockSignals(False)
+        self.strength_label.setText(f"{strength} %")
+        self.render_size.setValue(size)
+        self._show_render_size_warning()
+
+    def _show_render_size_warning(self, *_args) -> None:
+        info = self.controller.model_info
+        text = render_size_warning(self.render_size.value(), info.default_render_size) if info else None
+        self.render_size_warning.setText(f"<span style='color:#b7862d'>⚠ {text}</span>" if text else "")
+        self.render_size_warning.setVisible(bool(text))
 
     def _on_preview(self, item_id: str, preview: Preview | str) -> None:
         if item_id != self.selected_id:
@@ -450,7 +569,7 @@ class MainWindow(QMainWindow):
         self._shown = preview
         self._stages = None
         self.shown_strength = None
-        self.compare.set_images(to_qimage(preview.before), None, QSize(*preview.original_size))
+        self.compare.set_images(to_qimage(preview.before, preview.alpha), None, QSize(*preview.original_size))
         self._render_after()
 
     def _on_item_finished(self, item_id: str, state: str) -> None:
@@ -460,11 +579,31 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_rows_inserted(self, _parent, first: int, last: int) -> None:
+        self.queue_stack.setCurrentWidget(self.queue_view)
         if self.selected_id is None and self.controller.model.rowCount():
             self.select_row(first)
+        model = self.controller.model
+        # The new photos come into view: the last one, then the first (so as many as fit, from the first).
+        self.queue_view.scrollTo(model.index(last, 0))
+        self.queue_view.scrollTo(model.index(first, 0))
+        self._update_actions()
+
+    def _on_rows_removed(self) -> None:
+        if not self.controller.model.rowCount():
+            self.queue_stack.setCurrentIndex(0)
+        self._on_selection_changed()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        """The photo being worked on comes into view (unless the user is busy choosing in the queue)."""
+        current = self.controller.current_item_id
+        if busy and current is not None and self.queue_view.state() != QAbstractItemView.State.DragSelectingState:
+            row = self.controller.model.row_of(current)
+            if row >= 0:
+                self.queue_view.scrollTo(self.controller.model.index(row, 0))
         self._update_actions()
 
     def _on_progress(self, finished: int, total: int, eta: float) -> None:
+        self._progress = (finished, total, eta)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(finished)
         model = self.controller.model
@@ -472,7 +611,9 @@ class MainWindow(QMainWindow):
         text = f"{finished} of {total} finished" if total else "No photos yet"
         if failed:
             text += f" · {failed} failed"
-        if eta >= 0:
+        if self.controller.running and self.controller.paused:
+            text += " · paused"
+        elif eta >= 0:
             text += f" · about {format_eta(eta)} left"
         self.progress_label.setText(text)
         self._update_actions()
@@ -482,10 +623,8 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Model: {info.name} v{info.version}")
         if self._requested_model is not None and Path(self._requested_model) == info.path:
             self.settings.model_path = str(info.path)
-        if not self.render_size.value():
-            self.render_size.setToolTip(
-                f"Long side at which the model runs (model default: {info.default_render_size} px)"
-            )
+        self.render_size.setSpecialValueText(f"model's own ({info.default_render_size} px)")
+        self._show_render_size_warning()
         self._update_actions()
 
     def _on_model_error(self, title: str, message: str) -> None:
@@ -521,6 +660,7 @@ class MainWindow(QMainWindow):
             self.actions.rerun,
             self.actions.retry_failed,
             self.actions.remove,
+            self.actions.clear_finished,
         ):
             menu.addAction(action)
         menu.popup(self.queue_view.viewport().mapToGlobal(position))
@@ -537,6 +677,7 @@ class MainWindow(QMainWindow):
         a.cancel_all.setEnabled(c.busy or c.running or queued > 0)
         a.retry_failed.setEnabled(model.count(State.FAILED, State.CANCELLED) > 0)
         a.remove.setEnabled(has_selection)
+        a.clear_finished.setEnabled(model.count(State.DONE, State.FAILED, State.CANCELLED) > 0)
         a.rerun.setEnabled(has_selection and c.model_info is not None)
         a.export_selected.setEnabled(has_selection)
         a.export_all.setEnabled(model.count(State.DONE) > 0)

@@ -1,10 +1,11 @@
 """``rechroma --self-test``: prove that an installed or frozen Rechroma works, without a screen.
 
 It colorizes a bundled sample photo through the real engine and checks the result (the output exists, has the
-input's size, keeps its luminance and has colour), then starts Qt offscreen, checks the SVG icon renders and
-opens the main window on the same model. Exit status 0 when every check passed, 1 otherwise; each check prints
-one ``ok``/``FAIL`` line so a build log says what broke. It lives in ``desktop`` because it must be importable
-from the bundle (``packaging/`` is not a package) and it exercises the desktop's own window.
+input's size, keeps its luminance and has colour), then starts Qt offscreen, checks the SVG icon renders,
+opens the main window on the same model, and hands a photo from a "second launch" to a local server (the
+single-instance path, which needs QtNetwork in a bundle). Exit status 0 when every check passed, 1 otherwise;
+each check prints one ``ok``/``FAIL`` line so a build log says what broke. It lives in ``desktop`` because it
+must be importable from the bundle (``packaging/`` is not a package) and it exercises the desktop's own window.
 
     rechroma --self-test [--model PATH] [--photo PATH] [--out DIR]
     python -m desktop.selftest [...]            # the same from a source checkout
@@ -162,9 +163,53 @@ def check_engine(model: Path | None, photo: Path | None, out_dir: Path, report: 
     return generator
 
 
+#: Qt messages that the offscreen platform prints about itself, not about Rechroma: a window asked to pass on
+#: its size hints, which only a real window manager can take. Kept out of the self-test's output so that its
+#: every line means something.
+OFFSCREEN_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+def quiet_offscreen_messages() -> None:
+    """Drop :data:`OFFSCREEN_NOISE`; every other Qt message still goes to stderr as Qt would print it."""
+    from PySide6.QtCore import QtMsgType, qFormatLogMessage, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, context, message: str) -> None:
+        if message in OFFSCREEN_NOISE:
+            return
+        print(qFormatLogMessage(kind, context, message), file=sys.stderr, flush=True)
+
+    qInstallMessageHandler(handler)
+
+
+def check_single_instance(scratch: Path, report: Report) -> None:
+    """A second launch can hand photos to this one (QtNetwork's local socket, which a bundle must keep)."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.single_instance import InstanceServer, instance_name, send_to_running
+
+    server = InstanceServer(instance_name(scratch / "instance"))
+    received: list = []
+    server.pathsReceived.connect(received.append)
+    if not server.listen():
+        report.fail("single instance", f"cannot listen on {server.name}: {server.server.errorString()}")
+        return
+    sent = send_to_running(server.name, [scratch / "photo.jpg"])
+    deadline = time.monotonic() + 5
+    while sent and not received and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    server.close()
+    if received and received[0] == [(scratch / "photo.jpg").absolute()]:
+        report.ok("single instance", "a second launch hands its photos to the running app")
+    else:
+        report.fail("single instance", f"sent {sent}, received {received}")
+
+
 def check_qt(model: Path, scratch: Path, report: Report) -> None:
     """Qt starts (offscreen), the SVG icon renders, and the main window opens and loads the model."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ["QT_QPA_PLATFORM"] == "offscreen":
+        quiet_offscreen_messages()
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtGui import QImageReader
     from PySide6.QtWidgets import QApplication
@@ -215,6 +260,7 @@ def check_qt(model: Path, scratch: Path, report: Report) -> None:
                     + (f", dialog: {modal_text[0]}" if modal_text else f" after {WINDOW_TIMEOUT_S:.0f} s"))
     window.close()
     app.processEvents()
+    check_single_instance(scratch, report)
 
 
 def run(model: Path | None = None, photo: Path | None = None, out: Path | None = None,

@@ -13,6 +13,8 @@ APPLICATION = "Rechroma"
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_PATTERN = "{stem}_color"
+#: Export format meaning "each photo keeps its own format when Rechroma can write it, else PNG".
+SAME_FORMAT = "same"
 
 
 class AppSettings:
@@ -56,11 +58,15 @@ class AppSettings:
     # output options ----------------------------------------------------------------------------------
     @property
     def output_format(self) -> str:
-        return self._get("export/format", "jpg", str)
+        """"same" (each photo keeps its own format, as the CLI does) or jpg/png/tif/webp.
+
+        A new key: the old "export/format" held "jpg" for everyone who once pressed Save with the old default,
+        which would keep turning transparent PNGs and 16-bit TIFFs into JPEGs."""
+        return self._get("export/output_format", SAME_FORMAT, str)
 
     @output_format.setter
     def output_format(self, value: str) -> None:
-        self._set("export/format", value)
+        self._set("export/output_format", value)
 
     @property
     def quality(self) -> int:
@@ -86,23 +92,24 @@ class AppSettings:
     def naming_pattern(self, value: str) -> None:
         self._set("export/pattern", value)
 
-    # colorizing --------------------------------------------------------------------------------------
+    # colorizing (Preferences: what new photos start with; each photo then keeps its own) --------------
     @property
     def strength_percent(self) -> int:
-        return min(200, max(0, self._get("colour/strength", 100, int)))
+        """Default strength of photos added from now on; the slider changes only the selected photos."""
+        return min(200, max(0, self._get("preferences/strength", 100, int)))
 
     @strength_percent.setter
     def strength_percent(self, value: int) -> None:
-        self._set("colour/strength", int(value))
+        self._set("preferences/strength", int(value))
 
     @property
     def render_size(self) -> int:
-        """0 means the model's own default render size."""
-        return max(0, self._get("colour/render_size", 0, int))
+        """Default render size of photos without their own; 0 means the model's own (native) size."""
+        return max(0, self._get("preferences/render_size", 0, int))
 
     @render_size.setter
     def render_size(self, value: int) -> None:
-        self._set("colour/render_size", int(value))
+        self._set("preferences/render_size", int(value))
 
     @property
     def device(self) -> str:

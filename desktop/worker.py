@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
+from desktop.photo_traits import photo_traits
 from desktop.queue_store import QueueStore
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
@@ -61,6 +62,7 @@ class Preview:
     before: np.ndarray
     prediction: Prediction | None
     original_size: tuple[int, int]
+    alpha: np.ndarray | None = None  # transparency at the size of ``before`` (shown over a checkerboard)
 
 
 @dataclass
@@ -69,13 +71,15 @@ class ColorizeJob:
     path: Path
     render_size: int | None
     cancel: CancelToken = field(default_factory=CancelToken)
+    #: Build a preview with the result (only for the photo on show: a batch skips the work otherwise).
+    want_preview: bool = True
 
 
 @dataclass
 class ColorizeResult:
     item_id: str
     ab_file: Path
-    preview: Preview
+    preview: Preview | None
     size: tuple[int, int]
     source_stamp: tuple[int, int]
     seconds: float
@@ -213,9 +217,11 @@ class EngineWorker(QObject):
         prediction = colorize(photo, self.generator, render_size=job.render_size, cancel=job.cancel)
         job.cancel.raise_if_cancelled()
         ab_file = self.store.save_ab(job.item_id, prediction.ab)
-        small = prediction.preview(PREVIEW_SIDE)
-        before = _resize_to(photo.pixels, small.lightness.shape[:2])
-        preview = Preview(before=before, prediction=small, original_size=photo.size)
+        preview = None
+        if job.want_preview:
+            small = prediction.preview(PREVIEW_SIDE)
+            before = _resize_to(photo.pixels, small.lightness.shape[:2])
+            preview = Preview(before=before, prediction=small, original_size=photo.size, alpha=small.alpha)
         return ColorizeResult(
             item_id=job.item_id,
             ab_file=ab_file,
@@ -292,9 +298,21 @@ def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
     return read_preview(path, THUMBNAIL_SIDE), dims
 
 
+def load_colour_thumbnail(path: Path, ab_file: Path, strength: float) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A finished photo's thumbnail in colour, from the original and its cached a*b* (no model run)."""
+    pixels, dims = load_thumbnail(path)
+    prediction = prediction_from_cache(pixels, QueueStore.load_ab(ab_file))
+    return prediction.render(strength), dims
+
+
 def load_preview(path: Path, ab_file: Path | None) -> Preview:
     """The original at preview size, plus its colour from the cached a*b* if it was colorized."""
     before = read_preview(path, PREVIEW_SIDE)
-    prediction = prediction_from_cache(before, QueueStore.load_ab(ab_file)) if ab_file else None
     height, width = before.shape[:2]
-    return Preview(before=before, prediction=prediction, original_size=(width, height))
+    alpha = None
+    if photo_traits(path).alpha:  # only then the full decode, for the alpha the quick preview read drops
+        full = read_photo(path).alpha
+        if full is not None:
+            alpha = cv2.resize(full, (width, height), interpolation=cv2.INTER_AREA)
+    prediction = prediction_from_cache(before, QueueStore.load_ab(ab_file), alpha=alpha) if ab_file else None
+    return Preview(before=before, prediction=prediction, original_size=(width, height), alpha=alpha)

@@ -24,11 +24,13 @@ from tqdm import tqdm
 from engine import __version__
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
+from engine.hints import HintsError
 from engine.model import DEVICES, DeviceError, Generator, NoModelError
 from engine.naming import looks_like_output_of, normalise_format, output_path, unique_path
 from engine.photo_io import OUTPUT_FORMATS, SUPPORTED_SUFFIXES, PhotoError
 from engine.pipeline import MAX_STRENGTH, colorize_file
 from engine.shard import parse_shard, plan_shard
+from engine.sidecar import hints_for_photo, is_sidecar
 
 PROG = "rechroma-cli"
 _GLOB_CHARS = set("*?[")
@@ -45,6 +47,7 @@ class Job:
     error: str | None = None
     seconds: float = 0.0
     size: tuple[int, int] | None = None
+    hints: int = 0  #: colour hints used (from the photo's sidecar or --hints)
 
     def as_json(self) -> dict:
         return {
@@ -54,6 +57,7 @@ class Job:
             "error": self.error,
             "seconds": round(self.seconds, 3),
             "size": list(self.size) if self.size else None,
+            "hints": self.hints,
         }
 
 
@@ -113,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     existing.add_argument("--overwrite-outputs", action="store_true",
                           help="replace existing outputs (inputs are never overwritten)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write per-file results as JSON")
+    hints = parser.add_mutually_exclusive_group()
+    hints.add_argument("--hints", type=Path, metavar="FILE",
+                       help="colour hints (.hints.json) for a single input photo (default: its sidecar, "
+                       "<photo file name>.hints.json, when there is one)")
+    hints.add_argument("--no-hints", action="store_true", help="ignore hint sidecars")
     parser.add_argument("--model", type=Path, metavar="PATH", help="ONNX generator (default: the installed one)")
     parser.add_argument("--shard", type=parse_shard, metavar="K/N",
                         help="only part K of N (K from 0) of the photos, for job arrays (docs/cluster.md)")
@@ -121,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _is_photo(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".")
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".") and not is_sidecar(path)
 
 
 def _inside(path: Path, folder: Path | None) -> bool:
@@ -229,15 +238,18 @@ def _output_size(path: Path) -> tuple[int, int] | None:
 def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: CancelToken) -> None:
     started = time.perf_counter()
     try:
+        hints = hints_for_photo(job.src, args.hints, use_sidecars=not args.no_hints)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         colorize_file(
             job.src, job.output, generator, strength=args.strength, render_size=args.render_size,
-            fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs, cancel=cancel,
+            fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs, cancel=cancel, hints=hints,
         )
-        job.status, job.size = "done", _output_size(job.output)
+        job.status, job.size, job.hints = "done", _output_size(job.output), len(hints or ())
     except (Cancelled, KeyboardInterrupt):
         job.status, job.error, job.output = "cancelled", "interrupted", None
         raise
+    except HintsError as exc:
+        job.status, job.error = "failed", f"hints: {exc}"
     except PhotoError as exc:
         job.status, job.error = "failed", str(exc)
     except MemoryError:
@@ -288,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{PROG}: no photos found in {' '.join(args.inputs)} "
             f"(looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})", err=True)
         return 2
+    if args.hints is not None and len(batch.jobs) + len(batch.problems) != 1:
+        say(f"{PROG}: --hints goes with a single input photo, got {len(batch.jobs) + len(batch.problems)}", err=True)
+        return 2
     batch.jobs = plan_shard(batch.jobs, args, plan_outputs)  # plan_outputs, then only --shard's photos
 
     cancel = CancelToken()
@@ -312,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {s: sum(j.status == s for j in every) for s in ("done", "skipped", "failed", "cancelled", "pending")}
     rate = counts["done"] / elapsed if elapsed > 0 else 0.0
     summary = (f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']} "
-               f"in {elapsed:.1f} s ({rate:.2f} photos/s)")
+               f"in {elapsed:.1f} s ({rate:.2f} photos/s); {sum(j.hints > 0 for j in every)} with hints")
     if interrupted:
         summary += f"; interrupted, {counts['cancelled'] + counts['pending']} not done"
     say(summary)

@@ -15,7 +15,24 @@ from engine import colour
 #: The metadata key holding the JSON contract.
 METADATA_KEY = "rechroma.contract"
 #: Bumped when the meaning of any field changes; the engine accepts only versions it knows.
-CONTRACT_VERSION = 1
+#: Version 2 added the optional hint input (``hint_input_name``, ``hint_channels``); version 1 files, which
+#: take no hints, keep loading unchanged.
+CONTRACT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
+#: The hint input's channels, in order, and how each is scaled: a*b* / ab_scale, the rest 0..1. The engine
+#: computes exactly these (engine.hint_mode.model_hint_inputs); a model asking for others is refused.
+HINT_CHANNELS = (
+    "propagated_a",  # the hints' a*b* spread along edges (engine.propagation), / ab_scale
+    "propagated_b",
+    "confidence",  # how strongly hints reach each pixel, 0..1
+    "hint_a",  # the sparse hints themselves, a*b* / ab_scale where hint_mask is 1, else 0
+    "hint_b",
+    "hint_mask",  # 1 on hinted pixels, else 0
+)
+
+
+#: Fields version 1 did not have: a version 1 contract that carries them is malformed.
+_HINT_FIELDS = {"hint_input_name", "hint_channels"}
 
 
 class ModelContractError(ValueError):
@@ -24,7 +41,11 @@ class ModelContractError(ValueError):
 
 @dataclass(frozen=True)
 class ModelContract:
-    """Names, shapes and scaling of the generator: L [N,1,H,W] in -> a*b* [N,2,H,W] out."""
+    """Names, shapes and scaling of the generator: L [N,1,H,W] in -> a*b* [N,2,H,W] out.
+
+    A hint-taking generator (version 2 with ``hint_input_name`` set) has a second input, [N,6,H,W], whose
+    channels are :data:`HINT_CHANNELS`; without hints the engine feeds it zeros (the automatic mode).
+    """
 
     input_name: str = "L"
     output_name: str = "ab"
@@ -41,9 +62,22 @@ class ModelContract:
     model_name: str = "unnamed"
     model_version: str = "0"
     extra: dict = field(default_factory=dict)
+    #: Name of the hint input tensor; empty for a model that takes no hints (all version 1 models).
+    hint_input_name: str = ""
+    #: The hint input's channels (must equal HINT_CHANNELS when the model takes hints).
+    hint_channels: tuple[str, ...] = ()
+
+    @property
+    def takes_hints(self) -> bool:
+        return bool(self.hint_input_name)
 
     def to_metadata(self) -> dict[str, str]:
-        return {METADATA_KEY: json.dumps(asdict(self), sort_keys=True)}
+        values = asdict(self)
+        if self.version < 2:  # version 1 had no hint fields: write it as version 1 readers expect it
+            if self.takes_hints:
+                raise ModelContractError("a hint-taking model needs contract version 2 or later")
+            values = {k: v for k, v in values.items() if k not in _HINT_FIELDS}
+        return {METADATA_KEY: json.dumps(values, sort_keys=True)}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, str]) -> ModelContract:
@@ -60,18 +94,35 @@ class ModelContract:
         if not isinstance(values, dict):
             raise ModelContractError("model contract must be a JSON object")
         version = values.get("version")
-        if version != CONTRACT_VERSION:
+        if version not in SUPPORTED_VERSIONS:
             raise ModelContractError(
-                f"model contract version {version!r} is not supported (this Rechroma reads version "
-                f"{CONTRACT_VERSION})"
+                f"model contract version {version!r} is not supported (this Rechroma reads versions "
+                f"{', '.join(map(str, SUPPORTED_VERSIONS))})"
             )
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f for f in cls.__dataclass_fields__} - (_HINT_FIELDS if version < 2 else set())
         unknown = set(values) - known
         if unknown:
             raise ModelContractError(f"model contract has unknown fields: {sorted(unknown)}")
+        if "hint_channels" in values:
+            if not isinstance(values["hint_channels"], list):
+                raise ModelContractError("model contract's hint_channels must be a list of names")
+            values["hint_channels"] = tuple(values["hint_channels"])
         contract = cls(**values)
         contract.check_scaling()
+        contract.check_hints()
         return contract
+
+    def check_hints(self) -> None:
+        """A hint-taking model must ask for exactly the channels this engine computes, in its order."""
+        if not isinstance(self.hint_input_name, str):
+            raise ModelContractError(f"model contract's hint_input_name must be a string, got {self.hint_input_name!r}")
+        if self.takes_hints and tuple(self.hint_channels) != HINT_CHANNELS:
+            raise ModelContractError(
+                f"model's hint channels {list(self.hint_channels)} are not the ones this engine computes "
+                f"({list(HINT_CHANNELS)})"
+            )
+        if self.hint_input_name == self.input_name and self.takes_hints:
+            raise ModelContractError("model contract names the same tensor for L and for the hints")
 
     def check_scaling(self) -> None:
         """The engine's colour module fixes the scaling; a model trained with other constants is refused."""

@@ -111,29 +111,41 @@ class Generator:
         self._check_graph()
 
     def _check_graph(self) -> None:
-        """The graph must have exactly the contract's tensors: L [N,1,H,W] float in, ab [N,2,H,W] float out."""
+        """The graph must have exactly the contract's tensors: L [N,1,H,W] float in (plus the hint input
+        [N,6,H,W] for a hint-taking model), ab [N,2,H,W] float out."""
         c = self.contract
-        for kind, tensors, name, channels in (
-            ("input", self._session.get_inputs(), c.input_name, 1),
-            ("output", self._session.get_outputs(), c.output_name, 2),
+        inputs = [(c.input_name, 1)]
+        if c.takes_hints:
+            inputs.append((c.hint_input_name, len(c.hint_channels)))
+        for kind, tensors, expected in (
+            ("input", self._session.get_inputs(), inputs),
+            ("output", self._session.get_outputs(), [(c.output_name, 2)]),
         ):
             names = [t.name for t in tensors]
-            if names != [name]:
-                raise ModelContractError(
-                    f"{self.path.name}: the contract expects one {kind} named {name!r}, the graph has {names}"
-                )
-            tensor = tensors[0]
-            if tensor.type != "tensor(float)":
-                raise ModelContractError(f"{self.path.name}: {kind} {name!r} is {tensor.type}, expected float32")
-            shape = tensor.shape
-            if len(shape) != 4:
-                raise ModelContractError(
-                    f"{self.path.name}: {kind} {name!r} has rank {len(shape)} {shape}, expected [N,{channels},H,W]"
-                )
-            if isinstance(shape[1], int) and shape[1] != channels:
-                raise ModelContractError(
-                    f"{self.path.name}: {kind} {name!r} has {shape[1]} channels, expected {channels}"
-                )
+            wanted = [name for name, _ in expected]
+            if sorted(names) != sorted(wanted):
+                what = f"one {kind} named {wanted[0]!r}" if len(wanted) == 1 else f"{kind}s named {wanted}"
+                raise ModelContractError(f"{self.path.name}: the contract expects {what}, the graph has {names}")
+            by_name = {t.name: t for t in tensors}
+            for name, channels in expected:
+                self._check_tensor(kind, by_name[name], channels)
+
+    def _check_tensor(self, kind: str, tensor, channels: int) -> None:
+        name = tensor.name
+        if tensor.type != "tensor(float)":
+            raise ModelContractError(f"{self.path.name}: {kind} {name!r} is {tensor.type}, expected float32")
+        shape = tensor.shape
+        if len(shape) != 4:
+            raise ModelContractError(
+                f"{self.path.name}: {kind} {name!r} has rank {len(shape)} {shape}, expected [N,{channels},H,W]"
+            )
+        if isinstance(shape[1], int) and shape[1] != channels:
+            raise ModelContractError(f"{self.path.name}: {kind} {name!r} has {shape[1]} channels, expected {channels}")
+
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the model reads hint planes itself (else hint mode is the propagation over its colour)."""
+        return self.contract.takes_hints
 
     @property
     def name(self) -> str:
@@ -147,8 +159,14 @@ class Generator:
     def __repr__(self) -> str:
         return f"Generator({self.path.name!r}, {self.name}, device={self.device} ({self.provider}))"
 
-    def predict_ab(self, l_norm: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-        """H x W normalised L (sides multiples of ``contract.size_multiple``) -> H x W x 2 float32 a*b*."""
+    def predict_ab(self, l_norm: np.ndarray, cancel: CancelToken | None = None,
+                   hint_inputs: np.ndarray | None = None) -> np.ndarray:
+        """H x W normalised L (sides multiples of ``contract.size_multiple``) -> H x W x 2 float32 a*b*.
+
+        ``hint_inputs`` (H x W x 6, the contract's hint channels) go to a hint-taking model; such a model
+        without them gets zeros, its automatic mode. A model that takes no hints refuses them: hints are
+        never dropped silently (the pipeline blends them in itself for such models).
+        """
         l_norm = np.asarray(l_norm, dtype=np.float32)
         multiple = self.contract.size_multiple
         if l_norm.ndim != 2:
@@ -158,6 +176,16 @@ class Generator:
         if cancel is not None:
             cancel.raise_if_cancelled()
         feed = {self.contract.input_name: np.ascontiguousarray(l_norm[None, None])}
+        if self.takes_hints:
+            channels = len(self.contract.hint_channels)
+            if hint_inputs is None:
+                hint_inputs = np.zeros((*l_norm.shape, channels), np.float32)
+            if hint_inputs.shape != (*l_norm.shape, channels):
+                raise ValueError(f"hint inputs {hint_inputs.shape} do not match {(*l_norm.shape, channels)}")
+            feed[self.contract.hint_input_name] = np.ascontiguousarray(
+                hint_inputs.astype(np.float32, copy=False).transpose(2, 0, 1)[None])
+        elif hint_inputs is not None:
+            raise ValueError(f"{self.name} takes no hint inputs")
         try:
             (out,) = self._session.run(
                 [self.contract.output_name], feed, cancel.run_options if cancel is not None else None

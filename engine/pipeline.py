@@ -13,7 +13,7 @@ import math
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +24,8 @@ import numpy as np
 
 from engine import __version__, colour
 from engine.cancel import CancelToken
+from engine.hint_mode import hinted_ab
+from engine.hints import AnyHint
 from engine.model import Generator, available_cpu_count
 from engine.photo_io import Photo, PhotoError, PhotoExistsError, read_photo, same_file, write_photo
 
@@ -187,32 +189,63 @@ def _strip_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, available_cpu_count()), thread_name_prefix="rechroma-strip")
 
 
-def colorize(photo: Photo, generator: Generator, *, render_size: int | None = None,
-             cancel: CancelToken | None = None) -> Prediction:
-    """Run the generator on ``photo`` (a colour, sepia or tinted scan is reduced to its L* first)."""
+def colorize(photo: Photo, generator: Generator, *, hints: Sequence[AnyHint] | None = None,
+             render_size: int | None = None, cancel: CancelToken | None = None) -> Prediction:
+    """Run the generator on ``photo`` (a colour, sepia or tinted scan is reduced to its L* first).
+
+    ``hints`` are points of known colour in the upright photo's own coordinates (:class:`engine.hints.Hint` in
+    pixels, :class:`engine.hints.FractionHint` in fractions, e.g. from a sidecar file): their a*b* are spread
+    along the photo's edges and the model runs once (engine.hint_mode). Strength re-renders need no new run.
+    """
     lightness = lightness_of(photo.pixels, cancel)
-    ab = predict_ab(lightness, generator, render_size=render_size, cancel=cancel)
+    ab = predict_ab(lightness, generator, render_size=render_size, cancel=cancel, hints=hints)
     bit_depth = 16 if photo.pixels.dtype == np.uint16 else 8
     _max_chroma_table()  # built once per process here, so the first render on a slider is not the slow one
     return Prediction(lightness=lightness, ab=ab, alpha=photo.alpha, bit_depth=bit_depth)
 
 
-def predict_ab(lightness: np.ndarray, generator: Generator, *, render_size: int | None = None,
-               cancel: CancelToken | None = None) -> np.ndarray:
-    """a*b* for a full-size L*: resize to the render size, reflect-pad to the size multiple, crop back."""
-    contract = generator.contract
-    render_size = render_size or contract.default_render_size
+def render_lightness(lightness: np.ndarray, render_size: int) -> np.ndarray:
+    """The full-size L* resized so its long side is ``render_size``: what the model (and hint mode) see."""
     if render_size < 1:
         raise ValueError(f"render size must be positive, got {render_size}")
     height, width = lightness.shape
     scale = render_size / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # INTER_AREA averages when shrinking (no aliasing), bilinear when enlarging a small photo.
-    small = cv2.resize(lightness, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return cv2.resize(lightness, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def predict_ab(lightness: np.ndarray, generator: Generator, *, render_size: int | None = None,
+               cancel: CancelToken | None = None, hints: Sequence[AnyHint] | None = None) -> np.ndarray:
+    """a*b* for a full-size L*: resize to the render size, reflect-pad to the size multiple, crop back."""
+    contract = generator.contract
+    small = render_lightness(lightness, render_size or contract.default_render_size)
     l_norm = colour.normalize_l(small)
     padded, (top, left) = _reflect_pad(l_norm, contract.size_multiple, margin=contract.size_multiple)
-    ab = generator.predict_ab(padded, cancel=cancel)
-    return np.ascontiguousarray(ab[top:top + size[1], left:left + size[0]])
+    height, width = small.shape
+
+    def run_model(hint_inputs: np.ndarray | None) -> np.ndarray:
+        if hint_inputs is None:
+            ab = generator.predict_ab(padded, cancel=cancel)
+        else:
+            ab = generator.predict_ab(padded, cancel=cancel,
+                                      hint_inputs=_pad_as(hint_inputs, padded.shape, (top, left)))
+        return np.ascontiguousarray(ab[top:top + height, left:left + width])
+
+    if not hints:
+        return run_model(None)
+    return hinted_ab(small, hints, lightness.shape[::-1], run_model, generator.takes_hints)
+
+
+def _pad_as(planes: np.ndarray, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
+    """Render-size planes mirrored out to the padded L*'s shape, exactly as :func:`_reflect_pad` did L*."""
+    top, left = offset
+    bottom, right = shape[0] - planes.shape[0] - top, shape[1] - planes.shape[1] - left
+    if not (top or left or bottom or right):
+        return planes
+    channels = [cv2.copyMakeBorder(np.ascontiguousarray(planes[..., c]), top, bottom, left, right,
+                                   cv2.BORDER_REFLECT_101) for c in range(planes.shape[2])]
+    return np.stack(channels, axis=-1)
 
 
 def _reflect_pad(image: np.ndarray, multiple: int, margin: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
@@ -363,8 +396,12 @@ def colorize_file(
     keep_metadata: bool = True,
     overwrite: bool = False,
     cancel: CancelToken | None = None,
+    hints: Sequence[AnyHint] | None = None,
 ) -> Path:
-    """Colorize one file into ``dst`` (written atomically; the input is never touched) and return its path."""
+    """Colorize one file into ``dst`` (written atomically; the input is never touched) and return its path.
+
+    ``hints`` as for :func:`colorize`; fractions (a sidecar's) suit here, since the photo is read only now.
+    """
     src, dst = Path(src), Path(dst)
     if same_file(src, dst):
         raise PhotoError("the output would overwrite the input", dst)
@@ -375,7 +412,7 @@ def colorize_file(
     photo = read_photo(src)
     if cancel is not None:
         cancel.raise_if_cancelled()
-    prediction = colorize(photo, generator, render_size=render_size, cancel=cancel)
+    prediction = colorize(photo, generator, hints=hints, render_size=render_size, cancel=cancel)
     exif = photo.exif if keep_metadata else None
     del photo  # the decoded pixels are no longer needed: free them before the full-size render
     pixels = prediction.render(strength, cancel=cancel)

@@ -3,7 +3,7 @@
     python packaging/measure_bundle.py [--bundle build/bundle-dist/rechroma] [--model PATH] [--photo PATH]
                                        [--runs 5] [--source]
 
-Targets (docs/packaging.md): at most 300 MB unpacked, first window at most 3 s after launch. Start-up is timed
+Targets (docs/packaging.md): at most 320 MB unpacked, first window at most 3 s after launch. Start-up is timed
 with the desktop's RECHROMA_STARTUP_PROBE (launch time in, "first-window-shown <s>" out), offscreen, with
 settings and queue in a throw-away home. --source also times ``python -m desktop.app`` for comparison.
 Uses the stand-in model from tests/ and a synthetic photo when none is given (say so in any report).
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Bundle paths (prefixes under _internal/) per component, first match wins.
 COMPONENTS = [
     ("Qt (PySide6, shiboken6)", ("PySide6", "shiboken6", "libQt6", "libicu", "libpyside6", "libshiboken6")),
-    ("OpenCV (cv2 + vendored libs)", ("cv2", "opencv_python_headless.libs")),
+    ("OpenCV (cv2 + vendored libs)", ("cv2", "opencv_python_headless.libs", "opencv_contrib_python_headless.libs")),
     ("onnxruntime", ("onnxruntime",)),
     ("numpy (+ OpenBLAS)", ("numpy",)),
     ("Pillow", ("PIL", "pillow")),
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no bundle at {args.bundle}: build it with .ci/build-bundle or pyinstaller build.spec")
 
     total = sum(size for _, size in size_table(args.bundle))
-    print(f"\nBundle {args.bundle}: {total / 2**20:.1f} MB unpacked (budget 300 MB)\n")
+    print(f"\nBundle {args.bundle}: {total / 2**20:.1f} MB unpacked (budget 320 MB)\n")
     print(f"| {'component':<42} | {'MB':>6} | {'share':>5} |\n|{'-' * 44}|{'-' * 8}|{'-' * 7}|")
     for label, size in size_table(args.bundle):
         print(f"| {label:<42} | {size / 2**20:6.1f} | {size / total:5.0%} |")

@@ -31,9 +31,10 @@ EXCLUDES = [
     "ssl", "_ssl", "_hashlib",
     # Pillow's AVIF codec (libavif, ~5 MB): AVIF is not among the engine's photo formats
     "PIL._avif", "PIL.AvifImagePlugin",
-    # Qt modules the desktop does not import (it uses QtCore, QtGui, QtWidgets; the SVG icon goes through
-    # the iconengines plugin, which links libQt6Svg on its own)
-    "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2",
+    # Qt modules the desktop does not import (it uses QtCore, QtGui, QtWidgets, and QtNetwork for the local
+    # socket that keeps one instance; the SVG icon goes through the iconengines plugin, which links libQt6Svg
+    # on its own)
+    "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2",
     "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtDesigner",
     "PySide6.QtUiTools", "PySide6.QtHelp", "PySide6.QtPrintSupport", "PySide6.QtXml", "PySide6.QtDBus",
     "PySide6.QtConcurrent", "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtWebEngineCore",
@@ -70,9 +71,9 @@ PRUNED_PLUGIN_DIRS = {
     "sceneparsers", "geometryloaders", "webview", "wayland-graphics-integration-server",
 }
 
-#: Qt libraries only pruned plugins link (networking, embedded EGL full-screen): no kept file needs them.
-UNUSED_QT_LIBS = ("libQt6Network", "libQt6EglFSDeviceIntegration", "libQt6EglFsKmsSupport",
-                  "Qt6Network", "QtNetwork")
+#: Qt libraries only pruned plugins link (embedded EGL full-screen): no kept file needs them. (libQt6Network
+#: stays: desktop.single_instance's QLocalServer lives in it; its tls/networkinformation plugins are pruned.)
+UNUSED_QT_LIBS = ("libQt6EglFSDeviceIntegration", "libQt6EglFsKmsSupport")
 
 #: onnxruntime's C-API library (libonnxruntime.so / .dylib) is for C/C++ users: the Python binding
 #: (onnxruntime_pybind11_state) contains the runtime itself and does not link it (checked with readelf), so

@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from engine.contract import ModelContract
+from engine.contract import HINT_CHANNELS, ModelContract
 
 #: Default contract of the stand-in (name "standin"; everything else as the engine expects).
 STANDIN_CONTRACT = ModelContract(model_name="standin", model_version="1")
@@ -212,3 +212,41 @@ def to_sepia(rgb: np.ndarray) -> np.ndarray:
     grey = to_grey(rgb).astype(np.float32)[..., None] / 255.0
     tint = np.array([1.0, 0.85, 0.65], dtype=np.float32)
     return (np.clip(grey * tint, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+#: A hint-taking stand-in's contract (version 2, the engine's hint channels).
+HINT_STANDIN_CONTRACT = ModelContract(model_name="standin-hints", model_version="1", hint_input_name="hints",
+                                      hint_channels=HINT_CHANNELS)
+
+
+def build_hint_copy_model(path: Path, *, channels: tuple[int, int] = (3, 4),
+                          contract: ModelContract = HINT_STANDIN_CONTRACT) -> Path:
+    """A hint-taking generator whose a*b* output is a copy of two of its hint input channels (by default the
+    sparse hints, 3 and 4), so a test sees exactly where the engine put each hint and with which a*b*.
+
+    L is read too (times zero), so the graph keeps both inputs as the contract says.
+    """
+    nodes = [
+        helper.make_node("Gather", ["hints", "which"], ["picked"], axis=1),
+        helper.make_node("Mul", ["L", "zero"], ["l_zero"]),
+        helper.make_node("Add", ["picked", "l_zero"], ["ab"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "rechroma_hint_copy",
+        [helper.make_tensor_value_info("L", TensorProto.FLOAT, ["N", 1, "H", "W"]),
+         helper.make_tensor_value_info("hints", TensorProto.FLOAT, ["N", len(HINT_CHANNELS), "H", "W"])],
+        [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["N", 2, "H", "W"])],
+        initializer=[numpy_helper.from_array(np.array(channels, dtype=np.int64), "which"),
+                     numpy_helper.from_array(np.zeros(1, np.float32), "zero")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="rechroma-tests")
+    model.ir_version = 8
+    for key, value in contract.to_metadata().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path

@@ -6,7 +6,9 @@
 
 The screenshot colorizes real photos from resources/samples/ with the shipped model (resources/models/*.onnx)
 when there is one, else with the test stand-in generator (random weights: its colours are not meaningful);
-the script prints which. The strength slider is set mid-way (100 %).
+the script prints which. The strength slider is set mid-way (100 %). The caption under the screenshot in
+docs/desktop.md (between the ``screenshot-caption`` markers) is rewritten from what was really rendered, so it
+cannot name another photo or model.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 ICON_SVG = ROOT / "resources" / "icons" / "rechroma.svg"
 ICON_PNG = ROOT / "resources" / "icons" / "rechroma.png"
 SCREENSHOT = ROOT / "docs" / "screenshot-main.png"
+CAPTION_DOC = ROOT / "docs" / "desktop.md"
+CAPTION_START, CAPTION_END = "<!-- screenshot-caption -->", "<!-- /screenshot-caption -->"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
 
 
@@ -78,6 +82,24 @@ def pick_photos(folder: Path, scratch: Path, grey: bool, limit: int = 6) -> list
     return copies
 
 
+def caption_text(photo: str, model: str, strength: int, grey: bool, when: str) -> str:
+    source = "a black-and-white copy of" if grey else "the bundled sample"
+    return (
+        f"*(Screenshot rendered offscreen by `tools/render_screenshots.py` on {when}: {source} `{photo}` "
+        f"colorized by {model}, strength {strength} %.)*"
+    )
+
+
+def update_caption(doc: Path, caption: str) -> None:
+    """Put ``caption`` between the markers in ``doc`` (SystemExit if they are missing, so it is never lost)."""
+    text = doc.read_text(encoding="utf-8")
+    start, end = text.find(CAPTION_START), text.find(CAPTION_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{doc} has no {CAPTION_START} ... {CAPTION_END} markers for the caption")
+    text = text[: start + len(CAPTION_START)] + "\n" + caption + "\n" + text[end:]
+    doc.write_text(text, encoding="utf-8")
+
+
 def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -88,7 +110,8 @@ def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
     return False
 
 
-def render_screenshot(app: QApplication, featured: str | None, folder: Path, grey: bool) -> Path:
+def render_screenshot(app: QApplication, featured: str | None, folder: Path, grey: bool) -> tuple[Path, str]:
+    """Render the main window; returns the file and the caption that says what it shows."""
     from desktop.main_window import MainWindow
     from desktop.queue_model import State
     from desktop.queue_store import QueueStore
@@ -113,6 +136,13 @@ def render_screenshot(app: QApplication, featured: str | None, folder: Path, gre
         row = names.index(featured) if featured in names else 0
         window.select_row(row)
         window.strength.setValue(100)
+        info = controller.model_info
+        model_words = (
+            f"the shipped model {info.name} v{info.version}"
+            if "STAND-IN" not in model_note
+            else "the test stand-in model (random weights, not the real one)"
+        )
+        caption = caption_text(names[row], model_words, window.strength.value(), grey, time.strftime("%Y-%m-%d"))
         wait_until(app, lambda: window.compare.after is not None, 30)
         window.compare.set_divider(0.5)
         wait_until(app, lambda: False, 0.3)  # let thumbnails and layout settle
@@ -121,7 +151,7 @@ def render_screenshot(app: QApplication, featured: str | None, folder: Path, gre
         print(f"photo shown: {names[row]}")
         window.close()
         app.processEvents()
-    return SCREENSHOT
+    return SCREENSHOT, caption
 
 
 def main() -> int:
@@ -136,7 +166,9 @@ def main() -> int:
     QGuiApplication.setApplicationDisplayName("Rechroma")
     print(f"wrote {render_icon()}")
     if not args.icon_only:
-        print(f"wrote {render_screenshot(app, args.photo, args.photos, args.grey)}")
+        shot, caption = render_screenshot(app, args.photo, args.photos, args.grey)
+        update_caption(CAPTION_DOC, caption)
+        print(f"wrote {shot}\ncaption in {CAPTION_DOC}: {caption}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """CIEDE2000 in torch, so the generator can be trained on the very distance it is judged by.
 
-QUALITY.md: an L1-trained colorizer drifts to a sepia cast and a GAN one to confident wrong colours, both worse
+docs/quality.md: an L1-trained colorizer drifts to a sepia cast and a GAN one to confident wrong colours, both worse
 than grey on CIEDE2000. Minimising the expected CIEDE2000 instead makes 'stay near neutral when unsure' the
 optimum, and its chroma weighting (S_C, S_H) forgives errors on saturated colours as the metric does.
 Follows Sharma, Wu & Dalal (2005); checked against scikit-image's deltaE_ciede2000 in the tests. Written here

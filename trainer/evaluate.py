@@ -1,4 +1,4 @@
-"""Judge a colorizer as QUALITY.md does: make colour photos grey, colorize them through the engine, compare.
+"""Judge a colorizer as docs/quality.md does: make colour photos grey, colorize them through the engine, compare.
 
 The engine's own `colorize` + `Prediction.render` is the code path under test, exactly as the app and the CLI use
 it; only the file decode happens once here so every model sees the same pixels. Baselines (the grey photo itself
@@ -55,7 +55,7 @@ def unpack_split(pack: Path, split: int, folder: Path) -> list[Path]:
 def photo_groups(photos: list[Path], roots: list[Path]) -> dict[str, str]:
     """Photo path -> its first sub-folder under the root it was found in (``people``, ``other``, ...).
 
-    QUALITY.md judges people, objects and interiors as well as landscapes: a mean over everything can hide a
+    docs/quality.md judges people, objects and interiors as well as landscapes: a mean over everything can hide a
     model that only does skies. Photos straight in a root have no group."""
     groups: dict[str, str] = {}
     for path in photos:
@@ -231,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Evaluation")
     parser.add_argument("--strengths", default=None,
                         help="comma-separated colour strengths: print the model's metrics at each (calibration)")
+    parser.add_argument("--hints", default=None, metavar="N[,N...]",
+                        help="judge hint mode instead: simulate N points per photo (e.g. 10, or the curve "
+                        "0,1,3,10,30) against the propagation alone, Levin et al. 2004 and grey")
+    parser.add_argument("--levin-size", type=int, default=None,
+                        help="long side at which the Levin baseline is solved (default 384)")
     args = parser.parse_args(argv)
 
     photos = find_photos(args.folders)
@@ -242,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     if not photos:
         print("no photos found", file=sys.stderr)
         return 2
+    if args.hints is not None:
+        return _hint_main(args, photos)
     models: dict[str, Generator] = {}
     if args.baseline is not None:
         models[args.baseline_name] = Generator(args.baseline, device="cpu")
@@ -263,6 +270,29 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.md").write_text(table, encoding="utf-8")
     print(table)
     print(f"({time.perf_counter() - start:.0f} s; contact sheet {args.out / 'sheet.png'})")
+    return 0
+
+
+def _hint_main(args: argparse.Namespace, photos: list[Path]) -> int:
+    from trainer import hint_eval  # imports this module: loaded only when asked for
+
+    try:
+        counts = tuple(int(n) for n in args.hints.split(","))
+    except ValueError:
+        print(f"--hints takes point counts like 10 or 0,1,3,10,30, got {args.hints!r}", file=sys.stderr)
+        return 2
+    if any(n < 0 or n > hint_eval.MAX_POINTS for n in counts):
+        print(f"--hints counts must be between 0 and {hint_eval.MAX_POINTS}", file=sys.stderr)
+        return 2
+    generator = Generator(args.model, device="cpu")
+    start = time.perf_counter()
+    curve = hint_eval.hint_curve(photos, generator, counts, render_size=args.render_size, max_side=args.max_side,
+                                 levin_size=args.levin_size or hint_eval.LEVIN_SIZE)
+    table = hint_eval.curve_table(curve, f"{args.title}: colour hints, {generator.name}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "hints.md").write_text(table, encoding="utf-8")
+    print(table)
+    print(f"({time.perf_counter() - start:.0f} s; photos judged at {args.max_side} px long side)")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Colour-quality metrics, as QUALITY.md judges a colorizer: CIEDE2000, colourfulness, PSNR, SSIM.
+"""Colour-quality metrics, as docs/quality.md judges a colorizer: CIEDE2000, colourfulness, PSNR, SSIM.
 
 scikit-image supplies CIEDE2000, PSNR and SSIM (well-tested implementations); colourfulness (Hasler &
 Suesstrunk 2003) is a two-line formula with no library home, so it is written here.
@@ -64,7 +64,7 @@ def image_scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 def val_scores(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict[str, float]:
     """Mean metrics over a batch (N x H x W x 3, or one H x W x 3 image), used to pick checkpoints.
 
-    `score` folds the two things QUALITY.md asks for into one number to minimise: CIEDE2000, plus a penalty when
+    `score` folds the two things docs/quality.md asks for into one number to minimise: CIEDE2000, plus a penalty when
     the outputs are less colourful than 0.9 x the originals (wrong colour costs more than none, so the penalty is
     mild and only kicks in below the target).
     """

@@ -152,6 +152,9 @@ def generator_from_onnx(path: str | Path, **options) -> tuple[UNetGenerator, dic
     except Exception as exc:  # noqa: BLE001 - onnx raises several types for unreadable files
         raise OnnxImportError(f"{path}: cannot read ONNX model ({exc})") from exc
     contract = ModelContract.from_metadata({p.key: p.value for p in model.metadata_props})
+    if getattr(contract, "takes_hints", False):
+        raise OnnxImportError(f"{path}: takes a hint input, which this trainer's generator has not "
+                              "(hints work with any model through the engine's propagation)")
     arch = architecture(model)
     generator = UNetGenerator(pretrained=False, freeze_norm=True, **arch, **options)
     load_onnx_weights(generator, path)

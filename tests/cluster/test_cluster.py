@@ -35,6 +35,8 @@ def test_cluster_output_equals_the_cli_and_a_bad_photo_is_reported(
     local_ray, photo_dir: Path, tmp_path: Path, standin_model: Path, capsys: pytest.CaptureFixture
 ) -> None:
     (photo_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 50)
+    hint = {"version": 1, "points": [{"x": 0.5, "y": 0.25, "color": "#c02020"}]}  # a sidecar, as the CLI reads
+    (photo_dir / "grey.jpg.hints.json").write_text(json.dumps(hint))
     by_cli, by_cluster = tmp_path / "cli", tmp_path / "cluster"
     assert cli_main([str(photo_dir), "-o", str(by_cli), "--model", str(standin_model), "--threads", "1"]) == 1
     report = tmp_path / "report.json"
@@ -51,6 +53,7 @@ def test_cluster_output_equals_the_cli_and_a_bad_photo_is_reported(
     assert [Path(f["input"]).name for f in failed] == ["broken.jpg"] and failed[0]["error"]
     done = {Path(f["input"]).name: f for f in payload["files"] if f["status"] == "done"}
     assert done["colour.jpg"]["size"] == [320, 240] and done["colour.jpg"]["output"].endswith("colour_color.jpg")
+    assert done["grey.jpg"]["hints"] == 1 and done["colour.jpg"]["hints"] == 0
     assert not [p for p in tmp_path.rglob("*") if "tmp" in p.name and p.is_file()]
     # Rerun with --skip-existing: nothing to do, nothing touched.
     before = digest(by_cluster)

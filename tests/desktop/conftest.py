@@ -7,6 +7,7 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import faulthandler  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -22,6 +23,13 @@ from desktop.settings import AppSettings  # noqa: E402
 
 #: Generous for a slow, shared 2-core machine.
 TIMEOUT_MS = 30_000
+
+
+def pytest_configure(config) -> None:
+    """A native crash in Qt must leave every thread's stack: pytest's faulthandler plugin does that by
+    default; if it was turned off (-p no:faulthandler), turn faulthandler on here."""
+    if not faulthandler.is_enabled():
+        faulthandler.enable(all_threads=True)
 
 
 class ModelSpy:

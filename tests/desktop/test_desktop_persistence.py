@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from desktop.queue_model import State
@@ -11,12 +12,22 @@ from desktop.queue_store import QueueStore
 TIMEOUT_MS = 30_000
 
 
+def saved_queue(folder: Path) -> tuple[list[dict], bool]:
+    """What is in the queue database now, read with plain sqlite3 (as a crash would leave it)."""
+    with sqlite3.connect(folder / "queue.sqlite") as db:
+        entries = [json.loads(text) for (text,) in db.execute("SELECT data FROM items ORDER BY position")]
+        running = db.execute("SELECT value FROM meta WHERE key = 'running'").fetchone()
+    return entries, bool(running and running[0] == "1")
+
+
 def test_settings_and_finished_queue_survive_a_new_window(
     qtbot, make_window, run_batch, spy_model, photo_dir: Path, tmp_path: Path
 ) -> None:
     first = make_window()
-    first.strength.setValue(150)
-    first.render_size.setValue(256)
+    preferences = first.show_preferences()  # what new photos start with (the slider is per photo: issue 14)
+    preferences.strength.setValue(150)
+    preferences.render_size.setValue(256)
+    preferences.accept()
     first.device.setCurrentIndex(first.device.findData("cpu"))
     first.resize(760, 520)  # within the offscreen screen, which restoreGeometry clamps to
     first.add_paths([photo_dir / "colour.jpg", photo_dir / "grey.png"])
@@ -30,8 +41,8 @@ def test_settings_and_finished_queue_survive_a_new_window(
     assert second.size() == first.size()
     items = second.controller.model.items()
     assert [(i.name, i.state, i.render_size) for i in items] == [
-        ("colour.jpg", State.DONE, 256),
-        ("grey.png", State.DONE, 256),
+        ("colour.jpg", State.DONE, None),  # None: the Preferences size, 256 (shown in the box above)
+        ("grey.png", State.DONE, None),
     ]
     # Finished photos show and export from the cached result: the model is not run again.
     spy = spy_model(second)
@@ -47,19 +58,20 @@ def test_queue_is_on_disk_after_every_change_and_unfinished_photos_resume(
     spy = spy_model(window)
     window.add_paths([photo_dir])
     qtbot.wait(50)
-    saved = json.loads((tmp_path / "appdata" / "queue.json").read_text())
-    assert len(saved["items"]) == 6  # already on disk, before any close: a crash would keep it
+    entries, _running = saved_queue(tmp_path / "appdata")
+    assert len(entries) == 6  # already on disk, before any close: a crash would keep it
 
     spy.hold()
     window.controller.start()
     qtbot.waitUntil(spy.entered.is_set, timeout=TIMEOUT_MS)
     qtbot.wait(50)
-    saved = json.loads((tmp_path / "appdata" / "queue.json").read_text())
-    assert saved["running"] and "working" in {entry["state"] for entry in saved["items"]}
+    entries, running = saved_queue(tmp_path / "appdata")
+    assert running and "working" in {entry["state"] for entry in entries}
 
     # "Crash": read what is on disk now, as a fresh start would (a working photo counts as queued).
-    items, running = QueueStore(tmp_path / "appdata").load()
-    assert running and {i.state for i in items} == {State.QUEUED}
+    loaded = QueueStore(tmp_path / "appdata").load()
+    assert loaded.running and {i.state for i in loaded.items} == {State.QUEUED}
+    assert loaded.notice is None
 
     window.close()  # asks (answered yes), cancels the photo in flight, keeps the queue
     assert not window.controller.thread.isRunning()

@@ -21,6 +21,15 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def answer_remove(window) -> None:
+    """Say "Remove" to the question asked before colorized, never exported photos are removed."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = window.findChild(QMessageBox, "confirmRemoveBox")
+    assert box is not None and box.isVisible(), "removing unexported colorized photos did not ask"
+    next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole).click()
+
+
 def states(window) -> dict[str, State]:
     return {item.name: item.state for item in window.controller.model.items()}
 
@@ -218,7 +227,8 @@ def test_remove_and_rerun_at_another_render_size(qtbot, make_window, run_batch, 
 
     ab_file = colour.ab_file
     window.select_row(0)
-    window.actions.remove.trigger()
+    window.actions.remove.trigger()  # colorized, never exported: it asks first (see test_desktop_new_user)
+    answer_remove(window)
     assert [item.name for item in controller.model.items()] == ["grey.jpg"]
     assert not ab_file.exists()
 

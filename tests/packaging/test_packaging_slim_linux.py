@@ -102,29 +102,34 @@ def test_strip_works_on_copies_and_spares_vendored_libraries(slim_linux, tmp_pat
 
 def _opencv_with_stubs(slim_linux, folder: Path) -> Path:
     """A copy of the installed cv2 whose FFmpeg/OpenBLAS are the bundle's stubs (cv2 finds its libraries
-    through RPATH $ORIGIN/../opencv_python_headless.libs, so the copy loads the copied folder)."""
+    through RPATH $ORIGIN/../opencv_[contrib_]python_headless.libs, so the copy loads the copied folder)."""
     import cv2
 
     package = Path(cv2.__file__).resolve().parent
-    libs = package.parent / "opencv_python_headless.libs"
+    libs = next((package.parent / f"opencv_{kind}python_headless.libs" for kind in ("contrib_", "")
+                 if (package.parent / f"opencv_{kind}python_headless.libs").is_dir()), None)
     extension = next(package.glob("cv2*.so"), None)
-    if extension is None or not libs.is_dir():
-        pytest.skip("not a manylinux opencv-python-headless install")
+    if extension is None or libs is None:
+        pytest.skip("not a manylinux opencv(-contrib)-python-headless install")
     toc = [("cv2/" + extension.name, str(extension), "EXTENSION")]
-    toc += [(f"opencv_python_headless.libs/{lib.name}", str(lib), "BINARY") for lib in sorted(libs.iterdir())]
+    toc += [(f"{libs.name}/{lib.name}", str(lib), "BINARY") for lib in sorted(libs.iterdir())]
     stubbed, log = slim_linux.stub_opencv_extras(toc, folder / "stubs")
     assert len(log) >= 5 and all("-> stub of" in line for line in log)  # avcodec/format/util, swscale, openblas
     shutil.copytree(package, folder / "site" / "cv2", ignore=shutil.ignore_patterns("__pycache__", "cv2*.so"))
-    (folder / "site" / "opencv_python_headless.libs").mkdir()
+    (folder / "site" / libs.name).mkdir()
     for dest, src, _ in stubbed:
         shutil.copy(src, folder / "site" / dest)
     return folder / "site"
 
 
 def test_the_engine_never_reaches_the_stubbed_opencv_libraries(slim_linux, tmp_path, photo_dir, standin_model):
-    """The engine's whole photo path (decode every supported kind, colorize, encode every output format)
-    with cv2 loading the stubs: a future engine change that needs FFmpeg or LAPACK fails here, from source."""
+    """The engine's whole photo path (decode every supported kind, colorize, with colour hints too, encode every
+    output format) with cv2 loading the stubs: a future engine change that needs FFmpeg or LAPACK fails here,
+    from source."""
     site = _opencv_with_stubs(slim_linux, tmp_path)
+    photos = len(list(photo_dir.iterdir()))
+    hints = '{"version": 1, "points": [{"x": 0.5, "y": 0.5, "color": "#a4633c"}]}'
+    (photo_dir / "grey.png.hints.json").write_text(hints)
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": f"{site}:{root}", "OMP_NUM_THREADS": "1"}
     probe = subprocess.run([sys.executable, "-c", "import cv2; print(cv2.__file__)"], env=env, capture_output=True,
@@ -139,7 +144,8 @@ def test_the_engine_never_reaches_the_stubbed_opencv_libraries(slim_linux, tmp_p
         )
         assert "leaves out" not in run.stderr, run.stderr
         assert run.returncode == 0, run.stderr
-        assert len(list(out.iterdir())) == len(list(photo_dir.iterdir()))
+        assert len(list(out.iterdir())) == photos
+        assert "1 with hints" in run.stdout  # the edge-aware propagation (cv2.ximgproc) ran with the stubs
 
     # The stubs are really in use: LAPACK through cv2 aborts with the symbol's name.
     svd = "import cv2, numpy as np; cv2.SVDecomp(np.random.rand(200, 200))"

@@ -1,0 +1,121 @@
+"""The queue at scale and its thumbnails: work happens for what is on screen, not per photo in the queue."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from pathlib import Path
+
+import numpy as np
+
+from desktop import batch
+from desktop.images import qimage_to_array
+from desktop.queue_model import State
+from desktop.queue_store import QueueStore
+
+TIMEOUT_MS = 30_000
+
+
+def chroma(image) -> float:
+    """Mean |R-G| + |G-B| of a thumbnail: 0 for a grey picture."""
+    rgb = qimage_to_array(image).astype(np.int16)
+    return float(np.abs(rgb[..., 0] - rgb[..., 1]).mean() + np.abs(rgb[..., 1] - rgb[..., 2]).mean())
+
+
+def test_thumbnail_turns_to_the_colour_result_once_done_and_follows_strength(
+    qtbot, make_window, run_batch, photo_dir: Path
+) -> None:
+    window = make_window()
+    window.add_paths([photo_dir / "grey.jpg"])
+    item = window.controller.model.item_at(0)
+    qtbot.waitUntil(lambda: item.thumbnail is not None, timeout=TIMEOUT_MS)
+    assert item.thumbnail_key == ("grey",) and chroma(item.thumbnail) < 1.0
+
+    run_batch(window)
+    qtbot.waitUntil(lambda: item.thumbnail_key == ("colour", 1.0), timeout=TIMEOUT_MS)
+    coloured = chroma(item.thumbnail)
+    assert coloured > 3.0
+    assert max(item.thumbnail.width(), item.thumbnail.height()) <= batch.THUMBNAIL_PX
+
+    window.controller.set_strength([item.id], 0.0)  # strength 0 keeps the photo grey: so does its thumbnail
+    qtbot.waitUntil(lambda: item.thumbnail_key == ("colour", 0.0), timeout=TIMEOUT_MS)
+    assert chroma(item.thumbnail) < 1.0 < coloured
+
+
+def test_only_painted_rows_get_thumbnails_and_scrolling_loads_more(
+    qtbot, make_window, photo_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(300):
+        os.link(photo_dir / "grey.jpg", folder / f"photo{i:03d}.jpg")
+    window = make_window()
+    window.add_paths([folder])
+    model = window.controller.model
+    assert model.rowCount() == 300
+    qtbot.waitUntil(lambda: model.item_at(0).thumbnail is not None, timeout=TIMEOUT_MS)
+    qtbot.wait(200)
+    with_thumbnails = [row for row in range(300) if model.item_at(row).thumbnail is not None]
+    assert 0 < len(with_thumbnails) < 60 and max(with_thumbnails) < 60  # the visible rows, not 300
+
+    window.queue_view.scrollToBottom()
+    qtbot.waitUntil(lambda: model.item_at(299).thumbnail is not None, timeout=TIMEOUT_MS)
+    assert sum(model.item_at(row).thumbnail is not None for row in range(300)) < 120
+
+
+def test_only_the_photo_on_show_gets_a_preview_built_with_its_result(
+    qtbot, make_window, run_batch, photo_dir: Path
+) -> None:
+    window = make_window()
+    window.add_paths([photo_dir])
+    window.select_row(2)
+    shown = window.controller.model.item_at(2).id
+    with_preview = []
+    window.controller.worker.colorized.connect(lambda result: with_preview.append(result.preview is not None))
+    run_batch(window)
+    assert with_preview.count(True) == 1 and len(with_preview) == 6
+    qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT_MS)
+    assert window.selected_id == shown
+
+    window.select_row(4)  # another finished photo: its preview is read back from the cached result
+    qtbot.waitUntil(lambda: window.shown_strength is not None, timeout=TIMEOUT_MS)
+
+
+def test_adding_20000_photos_does_no_per_photo_path_work_and_survives_a_restart(
+    qtbot, make_window, tmp_path: Path, monkeypatch
+) -> None:
+    folder = tmp_path / "archive"
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+        for i in range(10_000):
+            (folder / sub / f"photo{i:05d}.jpg").touch()  # never decoded, except the few rows on screen
+    (folder / "a" / "photo00001_color.jpg").touch()  # an earlier result is still recognised and skipped
+    window = make_window()
+
+    calls = {"resolve": 0, "output_check": 0}
+    real_resolve, real_check = pathlib.Path.resolve, batch.looks_like_output_of
+
+    def counting_resolve(self, *args, **kwargs):
+        calls["resolve"] += 1
+        return real_resolve(self, *args, **kwargs)
+
+    def counting_check(*args, **kwargs):
+        calls["output_check"] += 1
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "resolve", counting_resolve)
+    monkeypatch.setattr(batch, "looks_like_output_of", counting_check)
+    assert window.add_paths([folder]) == 20_000
+    monkeypatch.undo()
+    # A quadratic plan would resolve or compare every path per photo (4e8 steps); this does a handful.
+    assert calls["resolve"] <= 5 and calls["output_check"] == 1
+
+    model = window.controller.model
+    assert model.item_at(0).path == folder.resolve() / "a" / "photo00000.jpg"
+    assert model.count(State.QUEUED) == 20_000
+    assert window.add_paths([folder]) == 0  # already queued: nothing twice
+    window.close()
+
+    loaded = QueueStore(tmp_path / "appdata").load()
+    assert len(loaded.items) == 20_000 and loaded.items[-1].name == "photo09999.jpg"
+    assert loaded.positions == sorted(loaded.positions)
