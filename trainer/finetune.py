@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import datetime
 import hashlib
+import os
 import re
 import sys
 import time
@@ -148,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.data is None:
         return fail("--init needs --data FOLDER (a folder of your colour photos)")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return fail("fine-tuning runs in one process; start it without torchrun (train from a config for DDP)")
     folder, base = Path(args.data), Path(args.init)
     if not folder.is_dir():
         return fail(f"--data {folder}: not a folder (fine-tuning takes a folder of colour photos)")
