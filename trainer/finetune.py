@@ -51,7 +51,8 @@ class Survey:
     folder: Path
     found: int = 0
     kept: list[Path] = field(default_factory=list)
-    pixels: list[np.ndarray] = field(default_factory=list)
+    #: The kept photos at training size, JPEG-encoded (tens of KB each: thousands fit in memory).
+    jpegs: list[bytes] = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)
     duplicates: int = 0
 
@@ -72,6 +73,7 @@ def _reason_kind(reason: str) -> str:
 def survey_folder(folder: Path, log=print) -> Survey:
     """Decode and judge every image under ``folder``; keep colour photos, drop near-duplicates (first kept)."""
     from trainer import evaluate, photo_filter
+    from trainer.pack import encode_jpeg, fit_for_pack
 
     survey = Survey(folder)
     files = evaluate.find_photos([folder])
@@ -89,18 +91,18 @@ def survey_folder(folder: Path, log=print) -> Survey:
         if not verdict.keep:
             survey.dropped[_reason_kind(verdict.reason)] += 1
             continue
-        candidates.append((path, rgb))
+        candidates.append((path, encode_jpeg(fit_for_pack(rgb))))
         hashes.append(photo_filter.dhash(rgb))
         if n % 200 == 0:
             log(f"  checked {n}/{len(files)}")
     seen: set[int] = set()
-    for (path, rgb), group in zip(candidates, photo_filter.group_near_duplicates(hashes), strict=True):
+    for (path, jpeg), group in zip(candidates, photo_filter.group_near_duplicates(hashes), strict=True):
         if group in seen:
             survey.duplicates += 1
             continue
         seen.add(group)
         survey.kept.append(path)
-        survey.pixels.append(rgb)
+        survey.jpegs.append(jpeg)
     return survey
 
 
@@ -138,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from trainer.export import ExportError, export_onnx, generator_from_checkpoint
     from trainer.onnx_import import OnnxImportError, generator_from_onnx
     from trainer.options import Options, option_differences, options_from_args
-    from trainer.pack import PackedPhoto, encode_jpeg, fit_for_pack, write_pack
+    from trainer.pack import PackedPhoto, write_pack
 
     def fail(message: str) -> int:
         print(f"rechroma-train: {message}", file=sys.stderr)
@@ -188,11 +190,11 @@ def run(args: argparse.Namespace) -> int:
         writer.writerows([p.relative_to(folder).as_posix(), "val" if s else "train"]
                          for p, s in zip(survey.kept, split, strict=True))
     packed = [
-        PackedPhoto(jpeg=encode_jpeg(fit_for_pack(rgb)), source=folder.name, name=p.relative_to(folder).as_posix(),
+        PackedPhoto(jpeg=jpeg, source=folder.name, name=p.relative_to(folder).as_posix(),
                     people=False, weight=1.0, split=s)
-        for p, rgb, s in zip(survey.kept, survey.pixels, split, strict=True)
+        for p, jpeg, s in zip(survey.kept, survey.jpegs, split, strict=True)
     ]
-    survey.pixels.clear()
+    survey.jpegs.clear()
     write_pack(pack_path, packed, max_bytes=8 * 2**30)
     val_photos = [p for p, s in zip(survey.kept, split, strict=True) if s]
     say(f"using {len(survey.kept)} photos: {len(survey.kept) - len(val_photos)} train, {len(val_photos)} val "
