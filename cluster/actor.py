@@ -56,19 +56,17 @@ class ColorizeActor:
         status, error, output, size, hints = "done", "", dst, (0, 0), None
         target = Path(dst)
         try:
-            if target.exists():
-                # Planned as a free name. On a retry, the worker that died wrote it before it could answer
-                # (the writer renames complete files only): done. On a first try another process wrote it
-                # meanwhile: kept, never overwritten.
-                if attempt > 1:
-                    size = _output_size(target)
-                else:
-                    status, error = "skipped", "output appeared during the run (written by another process)"
+            if attempt > 1 and target.exists():
+                # A retry, and the planned name is taken: the worker that died published the photo before it
+                # could answer (the writer publishes complete files only). Done; not colorized twice.
+                size = _output_size(target)
             else:
                 hints = hints_for_photo(src, use_sidecars=self.use_sidecars)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                colorize_file(src, target, self.generator, overwrite=False, hints=hints, **self.settings)
-                size = _output_size(target)
+                # As rechroma-cli: a name another program takes meanwhile moves the photo to -2, -3, ...
+                written = colorize_file(src, target, self.generator, overwrite=False, next_free=True, hints=hints,
+                                        **self.settings)
+                output, size = str(written), _output_size(written)
         except HintsError as exc:
             status, error = "failed", f"hints: {exc}"
         except PhotoError as exc:

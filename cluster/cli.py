@@ -240,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         job.status, job.error, job.seconds = result["status"], result["error"] or None, float(result["seconds"])
         if job.status == "failed":
             job.output = None  # else the planned path, as the user's own paths spell it
+        elif result["output"] != rows[i]["dst"]:  # the planned name was taken meanwhile
+            job.output, job.free_name = Path(result["output"]), True
         if result["width"]:
             job.size = (int(result["width"]), int(result["height"]))
         if hasattr(job, "hints"):

@@ -248,24 +248,20 @@ class EngineWorker(QObject):
             raise PhotoError(f"output folder {options.out_dir} cannot be created: {exc.strerror or exc}") from exc
         if not options.out_dir.is_dir():
             raise PhotoError(f"output folder {options.out_dir} is not a folder")
-        target = output_path(job.path, options.out_dir, options.fmt, options.pattern)
-        for _attempt in range(3):  # another program may take the name between the check and the write
-            target = unique_path(target, taken=[job.path])  # never replaces a file
-            try:
-                return write_photo(
-                    target,
-                    pixels,
-                    alpha=photo.alpha,
-                    fmt=options.fmt,
-                    quality=options.quality,
-                    exif=photo.exif if options.keep_metadata else None,
-                    description=job.description if options.keep_metadata else None,
-                    overwrite=False,
-                )
-            except PhotoError as exc:
-                if not (isinstance(exc, FileExistsError) or target.exists()):
-                    raise
-        raise PhotoError(f"could not find a free file name for {target.name}")
+        target = unique_path(output_path(job.path, options.out_dir, options.fmt, options.pattern), taken=[job.path])
+        # The CLI's path: published without ever replacing a file; a name another program takes meanwhile
+        # moves the photo to the next free -2, -3, ... name (engine.atomic_file).
+        return write_photo(
+            target,
+            pixels,
+            alpha=photo.alpha,
+            fmt=options.fmt,
+            quality=options.quality,
+            exif=photo.exif if options.keep_metadata else None,
+            description=job.description if options.keep_metadata else None,
+            overwrite=False,
+            next_free=True,
+        )
 
 
 # --- small tasks on the global thread pool -----------------------------------------------------------

@@ -8,12 +8,14 @@ never onto an input or an existing file unless --overwrite-outputs says so.
 from __future__ import annotations
 
 import argparse
-import glob
+import errno
 import json
 import os
+import signal
 import sys
-import tempfile
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,18 +24,21 @@ from PIL import Image
 from tqdm import tqdm
 
 from engine import __version__
+from engine.atomic_file import atomic_write, remove_stale_temps
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
 from engine.hints import HintsError
 from engine.model import DEVICES, DeviceError, Generator, NoModelError
-from engine.naming import looks_like_output_of, normalise_format, output_path, unique_path
-from engine.photo_io import OUTPUT_FORMATS, SUPPORTED_SUFFIXES, PhotoError
+from engine.naming import NamePlanner, normalise_format, output_path
+from engine.photo_finder import PHOTO_SUFFIXES, find_photos
+from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
 from engine.pipeline import MAX_STRENGTH, colorize_file
 from engine.shard import parse_shard, plan_shard
-from engine.sidecar import hints_for_photo, is_sidecar
+from engine.sidecar import hints_for_photo
 
 PROG = "rechroma-cli"
-_GLOB_CHARS = set("*?[")
+#: Why an existing output was skipped under --overwrite-outputs: a file Rechroma did not write is never replaced.
+NOT_OURS = "not ours: the existing output was not written by Rechroma, so it is kept"
 
 
 @dataclass
@@ -47,12 +52,15 @@ class Job:
     error: str | None = None
     seconds: float = 0.0
     size: tuple[int, int] | None = None
+    #: The output got a free name (-2, ...) because its own name was taken on disk.
+    free_name: bool = False
     hints: int = 0  #: colour hints used (from the photo's sidecar or --hints)
 
     def as_json(self) -> dict:
+        written = self.output is not None and self.status in ("done", "skipped")
         return {
             "input": str(self.src),
-            "output": str(self.output) if self.output else None,
+            "output": str(self.output) if written else None,
             "status": self.status,
             "error": self.error,
             "seconds": round(self.seconds, 3),
@@ -129,102 +137,86 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_photo(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".") and not is_sidecar(path)
-
-
-def _inside(path: Path, folder: Path | None) -> bool:
-    return folder is not None and (path == folder or folder in path.parents)
-
-
-def _scan_folder(folder: Path, recursive: bool, skip: Path | None) -> list[Job]:
-    """Photos in ``folder`` (and below, keeping their relative sub-folder), minus the output folder."""
-    if not recursive:
-        files = sorted(p for p in folder.iterdir() if p.is_file() and _is_photo(p))
-        return [Job(p) for p in files]
-    jobs = []
-    for root, dirs, names in os.walk(folder):
-        root_path = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside((root_path / d).absolute(), skip))
-        for name in sorted(names):
-            path = root_path / name
-            if _is_photo(path) and path.is_file():
-                jobs.append(Job(path, root_path.relative_to(folder)))
-    return jobs
-
-
-def _drop_earlier_results(jobs: list[Job]) -> list[Job]:
-    """A scanned ``x_color.jpg`` next to ``x.jpg`` is our own earlier output: not an input."""
-    sources = [j.src for j in jobs]
-    return [j for j in jobs if not looks_like_output_of(j.src, sources)]
-
-
 def expand_inputs(inputs: list[str], recursive: bool, output_dir: Path | None) -> Batch:
-    """Files as given, folders scanned, globs expanded; duplicates removed (first occurrence wins)."""
-    batch = Batch()
-    skip = output_dir.absolute() if output_dir is not None else None
-    for text in inputs:
-        path = Path(text)
-        if path.is_dir():
-            batch.jobs += _drop_earlier_results(_scan_folder(path, recursive, skip))
-        elif path.is_file():
-            batch.jobs.append(Job(path))  # named explicitly: always tried, whatever its suffix
-        elif _GLOB_CHARS & set(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=recursive))
-            found = []
-            for match in matches:
-                if match.is_dir():
-                    found += _scan_folder(match, recursive=False, skip=skip)
-                elif match.is_file() and _is_photo(match) and not _inside(match.absolute(), skip):
-                    found.append(Job(match))
-            if not found:
-                batch.problems.append(Job(path, status="failed", error="no photos match this pattern"))
-            batch.jobs += _drop_earlier_results(found)
-        else:
-            batch.problems.append(Job(path, status="failed", error="no such file or folder"))
-    seen: set[Path] = set()
-    unique = []
-    for job in batch.jobs:
-        key = job.src.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(job)
-    batch.jobs = unique
+    """Files as given, folders scanned, globs expanded (engine.photo_finder); each photo once."""
+    found = find_photos(inputs, recursive, skip_results=True, exclude=output_dir)
+    batch = Batch(jobs=[Job(p.path, p.subdir) for p in found.photos])
+    batch.problems = [Job(path, status="failed", error=reason) for path, reason in found.problems]
     return batch
 
 
 def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
-    """Give every job its output path: never an input, never one claimed by an earlier job of this batch,
-    an existing file only with --overwrite-outputs (with --skip-existing the job is skipped)."""
-    inputs = {j.src.resolve() for j in jobs}
-    claimed: set[Path] = set()
+    """Give every job its output path, in linear time: never an input, never one claimed by an earlier job of
+    this batch, an existing file only with --overwrite-outputs and only if Rechroma wrote it (with
+    --skip-existing the job is skipped). A name that cannot even be looked up fails that one photo."""
+    planner = NamePlanner(j.src for j in jobs)
+    folders: dict[Path, Path] = {}
     for job in jobs:
-        folder = args.output / job.subdir if args.output is not None else None
-        # The name this photo gets in this batch (the same on every run), then what is on disk decides.
-        dst = unique_path(output_path(job.src, folder, args.format), claimed | inputs, avoid_existing=False)
-        claimed.add(dst.resolve())
-        if dst.exists():
-            if args.skip_existing:
-                job.status, job.output = "skipped", dst
-                continue
-            if not args.overwrite_outputs:
-                dst = unique_path(dst, claimed | inputs)
-                claimed.add(dst.resolve())
+        folder = None
+        if args.output is not None:
+            folder = folders.get(job.subdir)
+            if folder is None:
+                folder = folders[job.subdir] = args.output / job.subdir
+        try:
+            # The name this photo gets in this batch (the same on every run), then what is on disk decides.
+            dst = planner.claim(output_path(job.src, folder, args.format), avoid_existing=False)
+            if _exists(dst):
+                if args.skip_existing:
+                    job.status, job.output = "skipped", dst
+                    continue
+                if args.overwrite_outputs and not made_by_rechroma(dst):
+                    job.status, job.output, job.error = "skipped", dst, NOT_OURS
+                    continue
+                if not args.overwrite_outputs:
+                    dst, job.free_name = planner.claim(dst, avoid_existing=True), True
+        except OSError as exc:
+            job.status, job.error = "failed", _os_reason(exc)
+            continue
         job.output = dst
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    """Atomically, like the photos: a temp file in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _exists(path: Path) -> bool:
+    """Path.exists without pathlib's overhead (100,000 calls when planning a big folder); like it, an
+    error other than "not there" (a name too long to look up) is raised."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return "output file name is too long"
+    return exc.strerror or str(exc)
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    """Atomically and durably, like the photos, with the same mode (0644 less the umask)."""
+    data = (json.dumps(payload, indent=2) + "\n").encode("utf-8")
+    atomic_write(path, data, replace=True)
+
+
+def check_report_path(path: Path, jobs: list[Job]) -> str | None:
+    """Why ``--json path`` may not be written (it is an input, a folder, or a file that is not an earlier
+    Rechroma report), or None if it may."""
+    try:
+        if path.is_dir():
+            return f"--json {path} is a folder"
+        if not path.exists():
+            return None
+    except OSError as exc:
+        return f"--json {path}: {_os_reason(exc)}"
+    if any(same_file(path, job.src) for job in jobs):
+        return f"--json {path} is one of the input photos: it would be replaced by the report"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            earlier = json.load(handle)
+        if isinstance(earlier, dict) and "rechroma" in earlier and "files" in earlier:
+            return None
+    except (OSError, ValueError):
+        pass
+    return f"--json {path} exists and is not an earlier Rechroma report: choose another file name"
 
 
 def _output_size(path: Path) -> tuple[int, int] | None:
@@ -237,31 +229,119 @@ def _output_size(path: Path) -> tuple[int, int] | None:
 
 def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: CancelToken) -> None:
     started = time.perf_counter()
+    planned = job.output
     try:
         hints = hints_for_photo(job.src, args.hints, use_sidecars=not args.no_hints)
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        colorize_file(
+        # next_free: a name taken by another program or run after planning moves this photo to -2, -3, ...
+        job.output = colorize_file(
             job.src, job.output, generator, strength=args.strength, render_size=args.render_size,
-            fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs, cancel=cancel, hints=hints,
+            fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs,
+            next_free=not args.overwrite_outputs, cancel=cancel, hints=hints,
         )
         job.status, job.size, job.hints = "done", _output_size(job.output), len(hints or ())
+        job.free_name = job.free_name or job.output != planned
     except (Cancelled, KeyboardInterrupt):
         job.status, job.error, job.output = "cancelled", "interrupted", None
         raise
     except HintsError as exc:
         job.status, job.error = "failed", f"hints: {exc}"
     except PhotoError as exc:
-        job.status, job.error = "failed", str(exc)
+        job.status, job.error = "failed", one_line(str(exc))
     except MemoryError:
         job.status, job.error = "failed", "not enough memory for this photo"
     except OSError as exc:
-        job.status, job.error = "failed", exc.strerror or str(exc)
+        job.status, job.error = "failed", one_line(_os_reason(exc))
     except Exception as exc:  # noqa: BLE001 - one photo's unexpected failure must not stop the batch
-        job.status, job.error = "failed", f"internal error ({type(exc).__name__}: {exc})"
+        job.status, job.error = "failed", f"internal error ({type(exc).__name__}: {one_line(str(exc))})"
     finally:
         job.seconds = time.perf_counter() - started
     if job.status == "failed":
         job.output = None
+
+
+def one_line(text: str) -> str:
+    """A library's message on one line: OpenCV's errors span two ("OpenCV(4.x) file:line: error: ...")."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return text.strip()
+    first = lines[0]
+    if first.startswith("OpenCV(") and ": error: " in first:
+        first = first.split(": error: ", 1)[1]
+    return " ".join([first, *lines[1:]]) if len(lines) <= 3 else first
+
+
+def _render_size_warning(args: argparse.Namespace, generator: Generator) -> str | None:
+    native = generator.contract.default_render_size
+    size = args.render_size
+    if size is None or native / 2 <= size <= native * 2:
+        return None
+    side = "below half" if size < native / 2 else "above twice"
+    return (f"warning: --render-size {size} is {side} the size the model was trained for ({native}); "
+            "expect washed-out or blotchy colours")
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM (a logout, a scheduler stopping the job) both cancel the batch: the photo in work
+    stops (its inference too, through the token's RunOptions.terminate), no temp file is left, and the
+    summary and JSON report are still written. Installed only in the main thread, restored on exit."""
+
+    def __init__(self, cancel: CancelToken) -> None:
+        self.cancel = cancel
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signal = self.signal or signum
+        self.cancel.cancel()
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_batch(todo: list[Job], generator: Generator, args: argparse.Namespace, cancel: CancelToken,
+               say) -> bool:
+    """Run every job on a worker thread while the main thread waits for signals; True if interrupted.
+
+    The worker thread is what lets Ctrl+C act within a second: Python runs signal handlers only in the main
+    thread, between bytecodes, so a handler could not run while the main thread sat inside onnxruntime.
+    """
+    interrupted = threading.Event()
+
+    def work() -> None:
+        with tqdm(total=len(todo), unit="photo", file=sys.stderr, dynamic_ncols=True, mininterval=0.3) as bar:
+            for job in todo:
+                if cancel.cancelled:
+                    interrupted.set()
+                    return
+                bar.set_postfix_str(job.src.name, refresh=False)
+                try:
+                    _run_job(job, generator, args, cancel)
+                except (Cancelled, KeyboardInterrupt):
+                    cancel.cancel()
+                    interrupted.set()
+                    return
+                if job.status == "failed":
+                    say(f"error: {job.src}: {job.error}", err=True)
+                bar.update(1)
+
+    worker = threading.Thread(target=work, name="rechroma-batch", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:  # a Ctrl+C where our handler is not installed (main() not on the main thread)
+        cancel.cancel()
+        worker.join()
+        interrupted.set()
+    return interrupted.is_set() or cancel.cancelled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +353,31 @@ def main(argv: list[str] | None = None) -> int:
 
     def say(message: str, *, err: bool = False) -> None:
         tqdm.write(message, file=sys.stderr if err else sys.stdout)
+
+    # Pillow's warnings about odd but readable files would print site-packages paths between the photos;
+    # what matters about a photo is said on its one "error:" line.
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+
+    # The inputs first, before the model is loaded: a typo is reported at once, and once.
+    if args.output is not None and args.output.exists() and not args.output.is_dir():
+        say(f"{PROG}: the output folder {args.output} is a file", err=True)
+        return 2
+    batch = expand_inputs(args.inputs, args.recursive, args.output)
+    for problem in batch.problems:
+        say(f"error: {problem.src}: {problem.error}", err=True)
+    if not batch.jobs:
+        if not batch.problems:
+            say(f"{PROG}: no photos found in {' '.join(args.inputs)} "
+                f"(looked for {', '.join(sorted(PHOTO_SUFFIXES))})", err=True)
+        return 2
+    if args.hints is not None and len(batch.jobs) + len(batch.problems) != 1:
+        say(f"{PROG}: --hints goes with a single input photo, got {len(batch.jobs) + len(batch.problems)}", err=True)
+        return 2
+    if args.json is not None:
+        refusal = check_report_path(args.json, batch.jobs)
+        if refusal:
+            say(f"{PROG}: {refusal}", err=True)
+            return 2
 
     try:
         generator = Generator(args.model, device=args.device, threads=args.threads)
@@ -286,52 +391,51 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     say(f"model: {generator.name} ({generator.path})")
     say(f"device: {generator.device} ({generator.provider})")
+    warning = _render_size_warning(args, generator)
+    if warning:
+        say(warning, err=True)
 
     if args.output is not None:
         try:
             args.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            say(f"{PROG}: cannot create output folder {args.output}: {exc.strerror or exc}", err=True)
+            reason = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or exc
+            say(f"{PROG}: cannot create output folder {args.output}: {reason}", err=True)
             return 2
-    batch = expand_inputs(args.inputs, args.recursive, args.output)
-    for problem in batch.problems:
-        say(f"error: {problem.src}: {problem.error}", err=True)
-    if not batch.jobs:
-        say(f"{PROG}: no photos found in {' '.join(args.inputs)} "
-            f"(looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})", err=True)
-        return 2
-    if args.hints is not None and len(batch.jobs) + len(batch.problems) != 1:
-        say(f"{PROG}: --hints goes with a single input photo, got {len(batch.jobs) + len(batch.problems)}", err=True)
-        return 2
     batch.jobs = plan_shard(batch.jobs, args, plan_outputs)  # plan_outputs, then only --shard's photos
+    for job in batch.jobs:
+        if job.status == "failed":
+            say(f"error: {job.src}: {job.error}", err=True)
+    folders = {j.output.parent for j in batch.jobs if j.output is not None}
+    for folder in folders | ({args.json.parent} if args.json is not None else set()):
+        remove_stale_temps(folder)  # leftovers of a run that was killed outright
 
     cancel = CancelToken()
     started = time.perf_counter()
-    interrupted = False
     todo = [j for j in batch.jobs if j.status == "pending"]
-    with tqdm(total=len(todo), unit="photo", file=sys.stderr, dynamic_ncols=True, mininterval=0.3) as bar:
-        for job in todo:
-            bar.set_postfix_str(job.src.name, refresh=False)
-            try:
-                _run_job(job, generator, args, cancel)
-            except (Cancelled, KeyboardInterrupt):
-                cancel.cancel()
-                interrupted = True
-                break
-            if job.status == "failed":
-                say(f"error: {job.src}: {job.error}", err=True)
-            bar.update(1)
+    with _Interrupts(cancel) as interrupts:
+        interrupted = _run_batch(todo, generator, args, cancel, say)
     elapsed = time.perf_counter() - started
 
     every = batch.problems + batch.jobs
     counts = {s: sum(j.status == s for j in every) for s in ("done", "skipped", "failed", "cancelled", "pending")}
+    not_ours = sum(j.status == "skipped" and j.error == NOT_OURS for j in every)
     rate = counts["done"] / elapsed if elapsed > 0 else 0.0
-    summary = (f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']} "
-               f"in {elapsed:.1f} s ({rate:.2f} photos/s); {sum(j.hints > 0 for j in every)} with hints")
+    skipped = f"skipped {counts['skipped']}" + (f" ({not_ours} not ours)" if not_ours else "")
+    summary = (f"done {counts['done']}, {skipped}, failed {counts['failed']} in {elapsed:.1f} s "
+               f"({rate:.2f} photos/s); {sum(j.hints > 0 for j in every)} with hints")
     if interrupted:
         summary += f"; interrupted, {counts['cancelled'] + counts['pending']} not done"
     say(summary)
-    status = 130 if interrupted else (1 if counts["failed"] else 0)
+    free = sum(j.status == "done" and j.free_name for j in every)
+    if free:
+        say(f"note: {free} output{'s' if free > 1 else ''} got a free name (-2, -3, ...) because the name was "
+            "taken; --skip-existing skips photos colorized before, --overwrite-outputs replaces those results")
+    if not_ours:
+        say(f"note: {not_ours} existing output{'s were' if not_ours > 1 else ' was'} not written by Rechroma "
+            "and kept as they are")
+    signum = interrupts.signal or (signal.SIGINT if interrupted else None)
+    status = 128 + signum if signum else (1 if counts["failed"] else 0)
     if args.json is not None:
         payload = {
             "rechroma": __version__,

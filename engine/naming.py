@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from engine.atomic_file import free_names
 from engine.photo_io import OUTPUT_FORMATS
 
 DEFAULT_PATTERN = "{stem}_color"
@@ -27,7 +29,7 @@ def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str =
     The extension is ``fmt`` if given, else the input's own suffix when it is a writable format (kept as
     spelled, lower-cased: ".jpeg" stays ".jpeg"), else ".png" (e.g. for BMP or GIF inputs).
     """
-    src = Path(src)
+    src = src if isinstance(src, Path) else Path(src)
     if fmt is not None:
         ext = normalise_format(fmt)
     else:
@@ -39,7 +41,8 @@ def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str =
         raise ValueError(f"bad output name pattern {pattern!r}: only {{stem}} is available") from exc
     if not stem or "/" in stem or "\\" in stem:
         raise ValueError(f"output name pattern {pattern!r} must give a plain file name")
-    return Path(out_dir if out_dir is not None else src.parent) / f"{stem}.{ext}"
+    folder = src.parent if out_dir is None else out_dir if isinstance(out_dir, Path) else Path(out_dir)
+    return folder / f"{stem}.{ext}"
 
 
 def unique_path(path: Path, taken: Collection[Path] = (), *, avoid_existing: bool = True) -> Path:
@@ -53,6 +56,54 @@ def unique_path(path: Path, taken: Collection[Path] = (), *, avoid_existing: boo
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
+
+
+class NamePlanner:
+    """Output names for a whole batch in linear time: each folder is resolved once and one set holds every
+    name taken (the inputs, which are never written, and the outputs already planned).
+
+    ``unique_path`` per photo would resolve every planned name again for each photo: 348,241 resolve()
+    calls for 480 photos, hours for an archive of 10,000.
+    """
+
+    def __init__(self, reserved: Iterable[Path] = ()) -> None:
+        self._folders: dict[str, str] = {}
+        self._taken: set[str] = set()
+        for path in reserved:
+            self.reserve(path)
+
+    def key(self, path: Path | str) -> str:
+        """``path`` with its folder resolved (once per folder): equal keys mean the same place."""
+        parent, name = os.path.split(os.fspath(path))
+        folder = self._folders.get(parent)
+        if folder is None:
+            folder = self._folders[parent] = os.path.realpath(parent or ".")
+        return os.path.join(folder, name)
+
+    def reserve(self, path: Path) -> None:
+        """Mark ``path`` as never to be planned (an input)."""
+        self._taken.add(self.key(path))
+
+    def claim(self, path: Path, *, avoid_existing: bool) -> Path:
+        """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,
+        not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long)."""
+        key = self.key(path)
+        if key not in self._taken and not (avoid_existing and Path(path).exists()):
+            self._taken.add(key)
+            return path  # the common case, without building a single new Path
+        for candidate in free_names(Path(path)):
+            key = self.key(candidate)
+            if key in self._taken or (avoid_existing and candidate.exists()):
+                continue
+            self._taken.add(key)
+            return candidate
+        raise FileExistsError(f"no free name left for {path}")
+
+
+def result_stems(pattern: str = DEFAULT_PATTERN) -> re.Pattern[str]:
+    """A regex whose group 1 is the input stem of a result named by ``pattern`` (``x_color``, ``x_color-2``)."""
+    prefix, _, suffix = pattern.partition("{stem}")
+    return re.compile(re.escape(prefix) + r"(.+)" + re.escape(suffix) + r"(?:-\d+)?")
 
 
 def looks_like_output_of(candidate: Path, sources: Collection[Path], pattern: str = DEFAULT_PATTERN) -> bool:

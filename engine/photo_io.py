@@ -5,9 +5,9 @@ file's own bit depth (16-bit PNG/TIFF stay 16-bit), with alpha apart so the pipe
 Animated GIF/WebP and multi-page TIFF give their first frame. Every failure is a PhotoError with a one-line
 reason for that one file; nothing of Pillow's or OpenCV's leaks out.
 
-Writing is atomic (temp file in the same folder, then ``os.replace``), never clobbers an existing file unless
-asked, embeds an sRGB ICC profile and carries the input's EXIF with provenance. See photo_io_write for the
-encoders and why each was chosen.
+Writing is atomic and durable (engine.atomic_file) and never clobbers an existing file unless asked, not
+even one that appears while the photo is being encoded; it embeds an sRGB ICC profile and carries the
+input's EXIF with provenance. See photo_io_write for the encoders and why each was chosen.
 """
 
 from __future__ import annotations
@@ -25,14 +25,18 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 from engine.photo_io_errors import PhotoError, PhotoExistsError
 from engine.photo_io_icc import to_srgb
 from engine.photo_io_meta import (
+    SOFTWARE_NAME,
+    TAG_SOFTWARE,
     apply_orientation,
     convert_to_srgb,
     icc_profile,
     lab_to_srgb,
     png_exif_chunk,
+    png_pixel_chunks,
     read_exif,
 )
-from engine.photo_io_write import OUTPUT_FORMATS, atomic_write, encode, output_format, to_uint8
+from engine.photo_io_tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
+from engine.photo_io_write import OUTPUT_FORMATS, encode, output_format, to_uint8, write_file
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -41,6 +45,7 @@ __all__ = [
     "Photo",
     "PhotoError",
     "PhotoExistsError",
+    "made_by_rechroma",
     "read_photo",
     "read_preview",
     "same_file",
@@ -63,6 +68,10 @@ _FORMATS = {
     "GIF": "GIF",
 }
 DEFAULT_MAX_PIXELS = 200_000_000
+
+# A file OpenCV cannot decode goes to Pillow, which gives the precise reason; OpenCV's own log lines about
+# it ("[ERROR:0@0.08] global loadsave.cpp ...") would only add noise between a batch's one-line reports.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 # Our own header check in _open (per call, before any pixel is decoded) is the one decompression-bomb
 # limit; Pillow's global one would otherwise warn or raise on its own terms (at 89 MP) from inside open().
@@ -128,6 +137,7 @@ def write_photo(
     exif: bytes | None = None,
     description: str | None = None,
     overwrite: bool = False,
+    next_free: bool = False,
 ) -> Path:
     """Encode and atomically write one photo; returns the path written.
 
@@ -135,14 +145,16 @@ def write_photo(
     16-bit in PNG/TIFF and are rounded to 8-bit for JPEG/WebP; alpha is kept by PNG/TIFF/WebP. ``exif`` (as in
     Photo.exif) is carried over with Orientation=1, Software and ImageDescription=``description``.
     Raises PhotoExistsError (a FileExistsError) if ``path`` exists and not ``overwrite``, PhotoError on
-    any failure to write, leaving no temp file; ValueError for pixels that are not an image.
+    any failure to write, leaving no temp file; ValueError for pixels that are not an image. With
+    ``next_free``, a name taken by the time the file is published (another program, another run) moves the
+    photo to the next free ``-2``, ``-3``, ... name instead: the returned path says which.
     """
     path = Path(path)
     kind = output_format(path, fmt)
     pixels, alpha = _checked_pixels(pixels, alpha)
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be within 1..100, got {quality}")
-    if not overwrite and path.exists():  # before encoding: no work for a file we may not write
+    if not (overwrite or next_free) and _exists(path):  # before encoding: no work for a file we may not write
         raise PhotoExistsError("output file already exists", path)
     try:
         data = encode(kind, pixels, alpha, quality=quality, exif=exif, description=description)
@@ -152,8 +164,33 @@ def write_photo(
         raise PhotoError("not enough memory to encode the image", path) from e
     except Exception as e:  # noqa: BLE001 - an encoder failure is reported for this one file
         raise PhotoError(f"could not encode {kind.upper()}: {e}", path) from e
-    atomic_write(path, data, overwrite=overwrite)
-    return path
+    return write_file(path, data, overwrite=overwrite, next_free=next_free)
+
+
+def _exists(path: Path) -> bool:
+    """Like Path.exists, but a name the system cannot even look up (too long, ...) is simply not there:
+    writing it then fails with the precise reason."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def made_by_rechroma(path: str | os.PathLike) -> bool:
+    """True if ``path`` carries the provenance Rechroma writes into every output (Software "Rechroma …" in
+    the PNG text or the EXIF/TIFF tags). Header only; a file that cannot be read is not ours.
+
+    Folder scans skip our earlier results and --overwrite-outputs replaces them, but a user's own
+    ``x_color.jpg`` beside ``x.jpg`` must be neither skipped as a result nor replaced.
+    """
+    try:
+        with Image.open(path) as im:
+            software = im.info.get("Software")
+            if software is None and (im.format != "PNG" or "exif" in im.info):  # a PNG's getexif() decodes
+                software = im.getexif().get(TAG_SOFTWARE)
+    except Exception:  # noqa: BLE001 - unreadable or not an image: certainly not one of ours
+        return False
+    return isinstance(software, str) and software.startswith(SOFTWARE_NAME)
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -193,24 +230,20 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
             raise PhotoError(f"unsupported image format: {im.format}", path)
         width, height = im.size
         if width * height > max_pixels:
-            raise PhotoError(
-                f"image too large: {width}×{height} = {_mp(width * height)} MP exceeds the "
-                f"{_mp(max_pixels)} MP limit",
-                path,
-            )
+            raise PhotoError(too_large(width, height, max_pixels), path)
     except BaseException:
         im.close()
         raise
     return im
 
 
-def _mp(pixels: int) -> str:
-    return f"{pixels / 1e6:.3g}"
-
-
 def _decode(path: Path, max_pixels: int, draft: int | None = None) -> tuple[str, _Decoded]:
     """(Photo.format, decoded pixels) of one file, with every failure turned into a PhotoError."""
     try:
+        if is_tiff(path) and path.is_file():
+            deep = read_deep_tiff(path, max_pixels)
+            if deep is not None:
+                return "TIFF", _deep_tiff(path, deep, max_pixels)
         with _open(path, max_pixels) as im:
             fmt = _FORMATS[im.format]
             if draft and im.format in ("JPEG", "MPO"):
@@ -233,6 +266,17 @@ class _Decoded(NamedTuple):
     alpha: np.ndarray | None
     orientation: int
     exif: bytes | None
+
+
+def _deep_tiff(path: Path, deep: DeepTiff, max_pixels: int) -> _Decoded:
+    exif, orientation = None, deep.orientation
+    try:
+        with _open(path, max_pixels) as im:  # Pillow parses the EXIF of files it cannot decode, too
+            orientation, exif = read_exif(im)
+    except PhotoError:
+        pass
+    pixels = to_srgb(deep.grey_or_rgb, icc_profile(deep.icc))
+    return _Decoded(pixels, deep.alpha, orientation, exif)
 
 
 def _opencv_decodes(im: Image.Image) -> bool:
@@ -269,7 +313,7 @@ def _decode_opencv(path: Path, im: Image.Image) -> _Decoded | None:
     else:
         orientation, exif = read_exif(im)
     profile = icc_profile(im.info.get("icc_profile"))
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    arr = cv2.imdecode(png_pixel_chunks(data) if im.format == "PNG" else data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype not in (np.uint8, np.uint16):
         return None
     alpha = None

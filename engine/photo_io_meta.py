@@ -18,7 +18,8 @@ from PIL import Image, ImageCms, TiffImagePlugin
 
 from engine import __version__
 
-SOFTWARE = f"Rechroma {__version__}"
+SOFTWARE_NAME = "Rechroma"
+SOFTWARE = f"{SOFTWARE_NAME} {__version__}"
 
 TAG_IMAGE_DESCRIPTION = 0x010E
 TAG_MAKE = 0x010F
@@ -186,6 +187,38 @@ def png_exif_chunk(png: bytes | memoryview) -> bytes | None:
             break
         pos += 12 + length
     return None
+
+
+#: The PNG chunks OpenCV's decoder needs for pixels; metadata comes from Pillow's header parse instead.
+_PIXEL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"})
+
+
+def png_pixel_chunks(png: np.ndarray) -> np.ndarray:
+    """The PNG without its metadata chunks (iCCP, text, eXIf, ...), for libpng inside OpenCV.
+
+    libpng prints its complaints about such chunks ("libpng warning: iCCP: known incorrect sRGB profile")
+    straight to stderr, between a batch's one-line reports. The profile and EXIF were already read through
+    Pillow, so libpng never needs to see them. A file with nothing to drop (or chunks that do not add up)
+    is returned as it is.
+    """
+    view = memoryview(png)
+    keep, dropped, pos = [view[:8]], False, 8
+    while pos + 12 <= len(view):
+        (length,) = struct.unpack(">I", view[pos : pos + 4])
+        end = pos + 12 + length
+        if end > len(view):
+            return png
+        kind = bytes(view[pos + 4 : pos + 8])
+        if kind in _PIXEL_CHUNKS:
+            keep.append(view[pos:end])
+        else:
+            dropped = True
+        pos = end
+        if kind == b"IEND":
+            break
+    if not dropped:
+        return png
+    return np.frombuffer(b"".join(keep), dtype=np.uint8)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -37,6 +37,8 @@ CACHED_RENDER_PIXELS = 4_000_000
 #: Share of the sRGB boundary chroma used: bilinear interpolation in the boundary table can overshoot the
 #: true boundary by a hair, which OpenCV's conversion would then clip.
 _GAMUT_MARGIN = 0.995
+#: Largest tile side for cv2.remap, which refuses SHRT_MAX (32767) rows or columns.
+_REMAP_TILE = 32000
 #: CIE 1931 Y from linear sRGB (D65), the row OpenCV's own Lab conversion uses.
 _SRGB_TO_Y = np.array([[0.212671, 0.715160, 0.072169]], dtype=np.float32)
 _LAB_EPSILON = 216.0 / 24389.0  # CIE: below this Y the L* curve is linear
@@ -317,14 +319,18 @@ def _chroma_limit(lightness: np.ndarray, hue: np.ndarray) -> np.ndarray:
     """Largest in-sRGB chroma at each pixel's L* and hue (degrees): a bilinear lookup in the boundary table.
 
     The table's steps are 1 L* x 1 degree, so L* and hue are directly its row and column coordinates.
-    cv2.remap takes at most 32766 columns per call, hence the chunks for very wide photos.
+    cv2.remap takes fewer than 32767 (SHRT_MAX) rows and columns per call, hence the tiles for very wide
+    and very tall photos (a 30 x 40,000 strip is one render strip, and all of it on a cached preview).
     """
     table = _max_chroma_table()
     limit = np.empty_like(lightness)
-    for x0 in range(0, lightness.shape[1], 32000):
-        x1 = x0 + 32000
-        limit[:, x0:x1] = cv2.remap(table, hue[:, x0:x1], lightness[:, x0:x1], cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE)
+    height, width = lightness.shape
+    for y0 in range(0, height, _REMAP_TILE):
+        y1 = y0 + _REMAP_TILE
+        for x0 in range(0, width, _REMAP_TILE):
+            x1 = x0 + _REMAP_TILE
+            limit[y0:y1, x0:x1] = cv2.remap(table, hue[y0:y1, x0:x1], lightness[y0:y1, x0:x1], cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_REPLICATE)
     return limit
 
 
@@ -395,17 +401,19 @@ def colorize_file(
     quality: int = 92,
     keep_metadata: bool = True,
     overwrite: bool = False,
+    next_free: bool = False,
     cancel: CancelToken | None = None,
     hints: Sequence[AnyHint] | None = None,
 ) -> Path:
-    """Colorize one file into ``dst`` (written atomically; the input is never touched) and return its path.
+    """Colorize one file into ``dst`` (written atomically; the input is never touched) and return the path
+    written: with ``next_free``, the next free ``-2``, ``-3``, ... name if ``dst`` is taken by then.
 
     ``hints`` as for :func:`colorize`; fractions (a sidecar's) suit here, since the photo is read only now.
     """
     src, dst = Path(src), Path(dst)
     if same_file(src, dst):
         raise PhotoError("the output would overwrite the input", dst)
-    if not overwrite and dst.exists():  # before any work: write_photo would refuse it anyway
+    if not (overwrite or next_free) and _exists(dst):  # before any work: write_photo would refuse it anyway
         raise PhotoExistsError("output file already exists", dst)
     if not 0.0 <= strength <= MAX_STRENGTH:
         raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {strength}")
@@ -429,4 +437,12 @@ def colorize_file(
         exif=exif,
         description=provenance(generator),
         overwrite=overwrite,
+        next_free=next_free,
     )
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. a name too long to look up: write_photo then says so for this photo
+        return False

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.naming import unique_path
+from engine.naming import NamePlanner
+from engine.photo_io import made_by_rechroma
 
 T = TypeVar("T")
 
@@ -68,24 +69,35 @@ def plan_shard(jobs: list[Any], args: argparse.Namespace, plan_outputs: Callable
                None]) -> list[Any]:
     """Plan outputs like ``plan_outputs`` and return the jobs of ``args.shard`` (all jobs without one).
 
-    ``jobs`` are the CLI's jobs (``src``, ``output``, ``status``). Planning every job against the disk, as
-    one run does, would let a file another shard has just written push this shard's names along
-    (``grey_color-3`` instead of ``-2``); so names come from the whole batch as if nothing existed yet, and
-    the disk is consulted for this shard's jobs only.
+    ``jobs`` are the CLI's jobs (``src``, ``output``, ``status``, ``error``, ``free_name``). Planning every
+    job against the disk, as one run does, would let a file another shard has just written push this
+    shard's names along (``grey_color-3`` instead of ``-2``). So the names come from the whole batch as if no
+    output existed yet (``skip_existing`` planning claims each photo's own name and no free ones), and then
+    the CLI's rules for existing outputs are applied to this shard's photos only.
     """
+    from engine.cli import NOT_OURS  # late: engine.cli imports this module
+
     shard = getattr(args, "shard", None)
     if shard is None:
         plan_outputs(jobs, args)
         return jobs
-    plan_outputs(jobs, argparse.Namespace(**{**vars(args), "skip_existing": False, "overwrite_outputs": True}))
+    plan_outputs(jobs, argparse.Namespace(**{**vars(args), "skip_existing": True, "overwrite_outputs": False}))
     mine = select_shard(jobs, shard, lambda job: job.src)
-    taken = {job.output for job in jobs} | {job.src for job in jobs}
+    planner = NamePlanner(job.src for job in jobs)
+    for job in jobs:
+        if job.output is not None:
+            planner.claim(job.output, avoid_existing=False)
     for job in mine:
-        if args.overwrite_outputs or not job.output.exists():
+        if job.status != "skipped":  # pending (name free on disk) or failed (name cannot be looked up)
             continue
         if args.skip_existing:
-            job.status = "skipped"
-        else:
-            job.output = unique_path(job.output, taken)
-            taken.add(job.output)
+            continue
+        if args.overwrite_outputs:
+            if made_by_rechroma(job.output):
+                job.status = "pending"
+            else:
+                job.error = NOT_OURS
+            continue
+        job.status, job.free_name = "pending", True
+        job.output = planner.claim(job.output, avoid_existing=True)
     return mine

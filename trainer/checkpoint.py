@@ -6,13 +6,13 @@ code runs when a checkpoint is opened).
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from engine.atomic_file import atomic_write
 
 
 def rng_state() -> dict:
@@ -39,21 +39,10 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
-    """Write ``state`` to ``path`` through a temp file in the same folder + os.replace: a crash or kill
-    mid-save leaves the previous checkpoint intact and no half-written file behind."""
+    """Write ``state`` to ``path`` through the engine's one atomic write (temp file, fsync, rename): a crash
+    or kill mid-save leaves the previous checkpoint intact and no half-written file behind."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the normal mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: torch.save(state, handle), replace=True)
     return path
 
 
@@ -76,12 +65,6 @@ def slim_checkpoint(src: str | Path, dst: str | Path) -> Path:
     exportable. Used to bring a GPU run's generators back through a size-limited channel."""
     state = load_checkpoint(src)
     return save_checkpoint(dst, {k: state[k] for k in GENERATOR_KEYS if k in state})
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 if __name__ == "__main__":

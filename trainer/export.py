@@ -2,14 +2,14 @@
 
 Input "L" [N,1,H,W] and output "ab" [N,2,H,W] (normalised, see engine.contract) with dynamic N/H/W, opset
 17, and the ModelContract in the file's metadata. The file is only written once onnxruntime reproduces the
-torch output at two sizes (one non-square) within 1e-3, via a temp file + os.replace, so a failed export
+torch output at two sizes (one non-square) within 1e-3, and then published by engine.atomic_file, so a failed export
 never leaves a file that the app would load. Needs the checkpoint only (the training data summary is in it).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -21,6 +21,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from engine.atomic_file import atomic_write
 from engine.contract import METADATA_KEY, ModelContract
 from trainer.checkpoint import load_checkpoint
 from trainer.networks import SIZE_MULTIPLE, UNetGenerator
@@ -81,9 +82,8 @@ def export_onnx(
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     generator = generator.eval().cpu().to(memory_format=torch.contiguous_format)
-    fd, tmp_name = tempfile.mkstemp(prefix=out_path.name + ".", suffix=".tmp", dir=out_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    scratch = tempfile.TemporaryDirectory(prefix=".rechroma-export-", dir=out_path.parent)
+    tmp = Path(scratch.name) / "model.onnx"  # the exporter and onnx.save want a file name
     try:
         dummy = torch.zeros(1, 1, SIZE_MULTIPLE * 4, SIZE_MULTIPLE * 4)
         # The TorchScript exporter (dynamo=False): the dynamo one needs onnxscript, which we do not ship.
@@ -109,17 +109,11 @@ def export_onnx(
         if size_mib > max_mib:
             raise ExportError(f"model file is {size_mib:.1f} MiB, over the {max_mib:.0f} MiB limit")
         del session
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the normal mode
-        os.replace(tmp, out_path)
+        with open(tmp, "rb") as checked:
+            atomic_write(out_path, lambda handle: shutil.copyfileobj(checked, handle), replace=True)
     finally:
-        tmp.unlink(missing_ok=True)
+        scratch.cleanup()
     return {"path": out_path, "size_mib": size_mib, "max_abs_diff": diff, "shapes": list(shapes)}
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _torch_export(generator: UNetGenerator, dummy: torch.Tensor, path: Path, contract: ModelContract) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
+import io
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -30,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.atomic_file import atomic_write
 from trainer import pack, photo_filter
 from trainer.rcc import RccBundle, RccError
 from trainer.sources import ALL_SOURCES, FIRST_WAVE, IMAGE_SUFFIXES, VIDEO_SUFFIXES, Source, check_allowed
@@ -335,15 +336,13 @@ MANIFEST_FIELDS = ("file", "source", "licence", "width", "height", "colourfulnes
 
 
 def _atomic_text(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write_text(handle) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        write(text)
+        text.flush()
+        text.detach()  # the binary handle stays open for atomic_write to fsync
+
+    atomic_write(path, write_text, replace=True)
 
 
 def write_manifest(path: Path, photos: list[Photo]) -> None:

@@ -8,14 +8,14 @@ weight (float32), source (unicode), name (unicode). No pickled objects, so
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from engine.atomic_file import atomic_write
 
 MAX_SHORT_SIDE = 384
 MAX_LONG_SIDE = 768
@@ -85,7 +85,7 @@ def assign_split(keys: Sequence[str], people: Sequence[bool], val_fraction: floa
 
 
 def write_pack(path: str | Path, photos: Sequence[PackedPhoto], max_bytes: int = MAX_PACK_BYTES) -> int:
-    """Write atomically (temp file in the same folder + os.replace); returns the file size in bytes."""
+    """Write atomically and durably (engine.atomic_file, mode 0644); returns the file size in bytes."""
     if not photos:
         raise ValueError("refusing to write an empty pack")
     path = Path(path)
@@ -100,20 +100,15 @@ def write_pack(path: str | Path, photos: Sequence[PackedPhoto], max_bytes: int =
         "source": np.array([p.source for p in photos], dtype=np.str_),
         "name": np.array([p.name for p in photos], dtype=np.str_),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        size = os.path.getsize(tmp)
-        if size > max_bytes:
+
+    def write(handle) -> None:
+        np.savez(handle, **arrays)
+        size = handle.tell()
+        if size > max_bytes:  # raised inside the write: nothing is published, the temp file goes
             raise ValueError(f"pack would be {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the trainer may run as another user
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return size
+
+    atomic_write(path, write, replace=True)
+    return path.stat().st_size
 
 
 def read_pack(path: str | Path) -> list[PackedPhoto]:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from engine import photo_io_write
+from engine import atomic_file, photo_io_write
 from engine.photo_io import PhotoError, PhotoExistsError, read_photo, read_preview, write_photo
 
 
@@ -98,7 +98,8 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path):
     assert bomb.stat().st_size < 2000
     with pytest.raises(PhotoError) as info:
         read_photo(bomb)
-    assert str(info.value) == "image too large: 20000×20000 = 400 MP exceeds the 200 MP limit"
+    assert str(info.value) == (
+        "image too large: 20000×20000 pixels is 400,000,000, over the limit of 200,000,000 (200 MP)")
     with pytest.raises(PhotoError, match="image too large"):
         read_preview(bomb, 256)
 
@@ -108,10 +109,15 @@ def test_max_pixels_is_the_callers_limit(tmp_path):
     with pytest.raises(PhotoError, match="image too large: 64×48"):
         read_photo(tmp_path / "small.png", max_pixels=1000)
     assert read_photo(tmp_path / "small.png", max_pixels=64 * 48).size == (64, 48)
+    # Just over the limit: the message gives the photo's real size, not "200 MP exceeds the 200 MP limit".
+    png_header_only(tmp_path / "edge.png", 20000, 10001)
+    with pytest.raises(PhotoError) as info:
+        read_photo(tmp_path / "edge.png")
+    assert "200,020,000, over the limit of 200,000,000" in str(info.value)
     # above Pillow's own default bomb limit (89 MP) only our limit counts; no Pillow warning leaks
     png_header_only(tmp_path / "big.png", 12000, 10000)
     with _no_warnings():
-        with pytest.raises(PhotoError, match="image too large: 12000×10000 = 120 MP exceeds the 100 MP"):
+        with pytest.raises(PhotoError, match="12000×10000 pixels is 120,000,000, over the limit of 100,000,000"):
             read_photo(tmp_path / "big.png", max_pixels=100_000_000)
 
 
@@ -194,7 +200,7 @@ def test_permission_denied_on_create(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(photo_io_write.os, "open", refuse)
+    monkeypatch.setattr(atomic_file.os, "open", refuse)
     with pytest.raises(PhotoError, match="output folder is not writable"):
         write_photo(tmp_path / "out.jpg", photo_like())
     monkeypatch.undo()
@@ -217,7 +223,7 @@ def test_disk_full_leaves_nothing_and_keeps_existing_file(tmp_path, monkeypatch,
             return real_write(fd, bytes(data)[:10])  # a partial write first, as a filling disk does
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(photo_io_write.os, "write", full_disk)
+    monkeypatch.setattr(atomic_file.os, "write", full_disk)
     with pytest.raises(PhotoError, match="^disk full"):
         write_photo(tmp_path / f"new.{fmt}", photo_like())
     existing = tmp_path / f"old.{fmt}"
@@ -233,7 +239,8 @@ def test_failed_replace_removes_temp_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(photo_io_write.os, "replace", broken_replace)
+    # Publishing a new file goes through the no-replace rename (engine.atomic_file), not os.replace.
+    monkeypatch.setattr(atomic_file, "_rename_no_replace", broken_replace)
     with pytest.raises(PhotoError, match="could not write the output file: Input/output error"):
         write_photo(tmp_path / "out.png", photo_like())
     monkeypatch.undo()
@@ -244,7 +251,7 @@ def test_interrupt_while_writing_removes_temp_file(tmp_path, monkeypatch):
     def interrupted(fd, data):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(photo_io_write.os, "write", interrupted)
+    monkeypatch.setattr(atomic_file.os, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_photo(tmp_path / "out.png", photo_like())
     monkeypatch.undo()
@@ -253,13 +260,13 @@ def test_interrupt_while_writing_removes_temp_file(tmp_path, monkeypatch):
 
 def test_temp_file_is_in_the_target_folder_and_hidden(tmp_path, monkeypatch):
     seen = []
-    real_replace = os.replace
+    real_publish = atomic_file._rename_no_replace
 
     def spy(src, dst):
         seen.append(Path(src))
-        real_replace(src, dst)
+        real_publish(src, dst)
 
-    monkeypatch.setattr(photo_io_write.os, "replace", spy)
+    monkeypatch.setattr(atomic_file, "_rename_no_replace", spy)
     write_photo(tmp_path / "photo.png", photo_like())
     (tmp,) = seen
     assert tmp.parent == tmp_path and tmp.name.startswith(".photo.png.rechroma-tmp-")
