@@ -129,7 +129,6 @@ def exif_without_makernote(exif: Image.Exif) -> Image.Exif:
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
     """The sRGB profile embedded in every output, so colour-managed viewers show the intended colours.
 
