@@ -36,6 +36,11 @@ class Actions:
     side_by_side: QAction
     toggle_before: QAction
     apply_strength_to_all: QAction
+    undo: QAction
+    redo: QAction
+    hint_tool: QAction
+    clear_hints: QAction
+    copy_hints: QAction
     preferences: QAction
     shortcuts: QAction
     model_card: QAction
@@ -73,6 +78,8 @@ _ICONS = {
     "clear_finished": "SP_DialogResetButton",
     "rerun": "SP_BrowserReload",
     "about": "SP_MessageBoxInformation",
+    "undo": "SP_ArrowBack",
+    "redo": "SP_ArrowForward",
 }
 
 
@@ -108,6 +115,16 @@ def _create(parent: QWidget) -> Actions:
         side_by_side=_action(parent, "&Side by side", "S", "Original and colour side by side", checkable=True),
         toggle_before=_action(parent, "&Before/after", "Space", "Toggle between original and colour"),
         apply_strength_to_all=_action(parent, "Apply to &all", None, "Use this colour strength for every photo"),
+        undo=_action(parent, "&Undo", "Ctrl+Z", "Undo the last hint change"),
+        redo=_action(parent, "&Redo", "Ctrl+Shift+Z", "Redo the hint change just undone"),
+        hint_tool=_action(
+            parent, "Colour &hints", "H", "Place colour hints: click the photo where you know the colour",
+            checkable=True,
+        ),
+        clear_hints=_action(parent, "C&lear hints", None, "Remove every colour hint of this photo"),
+        copy_hints=_action(
+            parent, "Cop&y hints to selected", None, "Give the other selected photos this photo's colour hints"
+        ),
         preferences=_action(parent, "&Preferences…", "Ctrl+,", "What new photos start with: strength, render size"),
         shortcuts=_action(parent, "&Keyboard shortcuts", "F1", "Every key and mouse gesture the app knows"),
         model_card=_action(parent, "About the &model…", None, "What the model was trained on and how good it is"),

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QThreadPool, QTimer, Signal
 
+from desktop.hint_points import Points
+from desktop.hint_sidecar_sync import SidecarSync, load_hints
 from desktop.images import to_qimage
 from desktop.queue_model import QueueItem, QueueModel, State
 from desktop.queue_store import QueueStore
@@ -27,6 +29,8 @@ from desktop.worker import (
     EngineWorker,
     ExportJob,
     ExportOptions,
+    HintJob,
+    HintResult,
     ModelInfo,
     ModelRequest,
     PoolSignals,
@@ -39,6 +43,7 @@ from desktop.worker import (
 from engine import __version__ as engine_version
 from engine.naming import DEFAULT_PATTERN, looks_like_output_of
 from engine.photo_io import SUPPORTED_SUFFIXES
+from engine.pipeline import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +111,20 @@ def _scan_folder(root: Path) -> list[list[Path]]:
     return [images for _folder, images in found]
 
 
-def _new_items(paths: Iterable[Path], known: set[Path], strength: float, render_size: int | None) -> list[QueueItem]:
-    """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread)."""
+def _new_items(
+    paths: Iterable[Path], known: set[Path], strength: float, render_size: int | None, hints_dir: Path | None = None
+) -> list[QueueItem]:
+    """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread), with
+    the hints of their sidecar files (one folder listing per folder, a read only where a sidecar is)."""
     items = []
+    listings: dict[Path, set[str]] = {}
     for path in expand_paths(paths):  # absolute and resolved, like the paths already queued
         if path in known:
             continue
         known.add(path)
-        items.append(QueueItem(path=path, strength=strength, render_size=render_size))
+        item = QueueItem(path=path, strength=strength, render_size=render_size)
+        item.hints, item.hint_note = load_hints(path, listings, hints_dir)
+        items.append(item)
     return items
 
 
@@ -130,9 +141,15 @@ class BatchController(QObject):
     message = Signal(str)  # one-line status for the status bar
     #: Something the user must read about the saved queue (a damaged file set aside, entries dropped).
     queueNotice = Signal(str)
+    #: A photo's colour changed with its hints: item id, the preview to show (its prediction re-coloured),
+    #: and whether it is the final colour (else the quick half-size run that comes first).
+    hintPreview = Signal(str, object, bool)
+    hintsChanged = Signal(str)  # item id: its hints changed (the view redraws them)
 
     _runJob = Signal(object)
     _loadModel = Signal(object)
+    _runHint = Signal(object)
+    _prepareHints = Signal(object)
 
     def __init__(self, store: QueueStore, *, threads: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -155,6 +172,11 @@ class BatchController(QObject):
         self._wanted_preview: str | None = None
         #: What :meth:`restore` had to report about the saved queue (None when all was well).
         self.restore_notice: str | None = None
+        #: Each photo's hint run in flight or waiting (latest wins: a newer change to that photo cancels it;
+        #: other photos' runs, e.g. after Copy hints, go on), and the generation of each photo's newest.
+        self._hint_jobs: dict[str, HintJob] = {}
+        self._hint_generation = 0
+        self._latest_hint: dict[str, int] = {}
 
         self.worker = EngineWorker(store, threads)
         self.thread = QThread(self)
@@ -169,6 +191,11 @@ class BatchController(QObject):
         self.worker.exported.connect(self._on_exported)
         self.worker.jobFailed.connect(self._on_failed)
         self.worker.jobCancelled.connect(self._on_cancelled)
+        self._runHint.connect(self.worker.run_hint)
+        self._prepareHints.connect(self.worker.prepare_hints)
+        self.worker.hintRendered.connect(self._on_hint_rendered)
+        self.worker.hintSaved.connect(self._on_hint_saved)
+        self.worker.hintFailed.connect(self._on_hint_failed)
         self.thread.start()
 
         self.pool = QThreadPool(self)
@@ -180,6 +207,8 @@ class BatchController(QObject):
         self._save_timer.timeout.connect(self._save_slice)
         self.model.changed.connect(self._save_timer.start)
         self.model.thumbnailWanted.connect(self._request_thumbnail)
+        #: Writes each photo's hints to its sidecar file shortly after the last change.
+        self.sidecars = SidecarSync(self.store.folder / "hints", self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -202,10 +231,13 @@ class BatchController(QObject):
         if self.closing:
             return not self.thread.isRunning()
         self.save_now()
+        self.sidecars.flush()
         self.closing = True
         self._save_timer.stop()
         if self._current is not None:
             self._current.cancel.cancel()
+        for job in self._hint_jobs.values():
+            job.cancel.cancel()
         self.pool.clear()
         self.thread.quit()
         stopped = self.thread.wait(timeout_ms)
@@ -242,9 +274,9 @@ class BatchController(QObject):
         paths = [Path(p) for p in paths]
         known = self.model.paths()
         if any(p.is_dir() for p in paths):
-            items = self._off_thread(lambda: _new_items(paths, known, strength, render_size))
+            items = self._off_thread(lambda: _new_items(paths, known, strength, render_size, self.sidecars.folder))
         else:
-            items = _new_items(paths, known, strength, render_size)
+            items = _new_items(paths, known, strength, render_size, self.sidecars.folder)
         items = [item for item in items if not self.model.has_path(item.path)]  # added meanwhile
         for first in range(0, len(items), ADD_SLICE):
             if self.closing:
@@ -369,6 +401,75 @@ class BatchController(QObject):
             self._dispatch()
         return queued
 
+    # --- colour hints --------------------------------------------------------------------------------
+    def set_hints(self, item_id: str, hints: Points, *, save_sidecar: bool = True) -> None:
+        """Give a photo these hints: saved with the queue, re-coloured on the engine thread (latest change
+        wins), and written to its sidecar shortly after (unless ``save_sidecar`` is False, e.g. mid-drag)."""
+        item = self.model.item(item_id)
+        if item is None:
+            return
+        hints = tuple(hints)
+        changed = hints != item.hints
+        if changed:
+            item.hints = hints
+            self.model.update(item)
+            self.hintsChanged.emit(item_id)
+            self.request_hint_run(item_id)
+        if save_sidecar:
+            self.sidecars.schedule(item)
+
+    def request_hint_run(self, item_id: str, passing: Points | None = None) -> None:
+        """Re-run the model with the photo's hints; cancels the run for any older state. ``passing`` hints
+        (a point being dragged) are shown but not kept: the drop makes the real change."""
+        item = self.model.item(item_id)
+        if item is None or self.closing or self.model_info is None:
+            return
+        if item.state != State.DONE:
+            return  # a queued or running photo gets its hints when it is colorized
+        older = self._hint_jobs.get(item_id)
+        if older is not None:
+            older.cancel.cancel()
+        self._hint_generation += 1
+        self._latest_hint[item_id] = self._hint_generation
+        hints = item.hints if passing is None else tuple(passing)
+        job = HintJob(item.id, item.path, self.render_size_of(item), hints, self._hint_generation,
+                      keep=passing is None)
+        self._hint_jobs[item_id] = job
+        self._runHint.emit(job)
+
+    def prepare_hints(self, item_id: str) -> None:
+        """Warm the engine for hint runs on this photo (its render-size L*), so the first click is quick."""
+        item = self.model.item(item_id)
+        if item is not None and item.state == State.DONE and not self.closing:
+            self._prepareHints.emit(HintJob(item.id, item.path, self.render_size_of(item), item.hints, 0))
+
+    def _on_hint_rendered(self, result: HintResult) -> None:
+        if self.closing or self._latest_hint.get(result.item_id) != result.generation:
+            return
+        preview = self._previews.get(result.item_id)
+        if preview is not None and preview.prediction is not None:
+            old = preview.prediction
+            preview.prediction = Prediction(old.lightness, result.ab, old.alpha, old.bit_depth)
+            self.hintPreview.emit(result.item_id, preview, result.final)
+
+    def _on_hint_saved(self, item_id: str, generation: int, ab_file: Path) -> None:
+        item = self.model.item(item_id)
+        if item is None and not self.closing:  # removed while its hints ran: leave no orphan result behind
+            Path(ab_file).unlink(missing_ok=True)
+            return
+        if self.closing or item is None or self._latest_hint.get(item_id) != generation:
+            return
+        self._hint_jobs.pop(item_id, None)
+        item.ab_file = Path(ab_file)
+        item.output = None  # an export made before these hints no longer shows this colour
+        item.thumbnail_key = None  # its thumbnail is read again from the new result
+        self.model.update(item)
+
+    def _on_hint_failed(self, item_id: str, generation: int, reason: str) -> None:
+        if not self.closing and self._latest_hint.get(item_id) == generation:
+            item = self.model.item(item_id)
+            self.message.emit(f"Hints could not be applied to {item.name if item else item_id}: {reason}")
+
     # --- previews -----------------------------------------------------------------------------------
     def cached_preview(self, item_id: str) -> Preview | None:
         preview = self._previews.get(item_id)
@@ -425,7 +526,13 @@ class BatchController(QObject):
 
     def _colorize_job(self, item: QueueItem) -> ColorizeJob:
         # Only the photo on show gets a preview built with its result; others are read back if selected.
-        return ColorizeJob(item.id, item.path, self.render_size_of(item), want_preview=item.id == self._wanted_preview)
+        return ColorizeJob(
+            item.id,
+            item.path,
+            self.render_size_of(item),
+            want_preview=item.id == self._wanted_preview,
+            hints=item.hints,
+        )
 
     def _dispatch(self) -> None:
         if self._current is not None or self.closing:
@@ -480,6 +587,8 @@ class BatchController(QObject):
         self._finish(result.item_id, State.DONE.value)
         if item is not None and result.preview is None and item.id == self._wanted_preview:
             self.request_preview(item.id)  # selected while it ran: read its result back
+        if item is not None and item.hints != result.hints:
+            self.request_hint_run(item.id)  # hints changed while it ran: colour it with the new ones
 
     def _on_exported(self, item_id: str, path: Path) -> None:
         if self.closing:

@@ -64,6 +64,8 @@ class CompareView(QWidget):
         self._drag_origin = QPointF()
         self._drag_center = QPointF()
         self._checker: QBrush | None = None  # built on first use (a QPixmap needs the application)
+        #: Painted over the images (the colour hints): any object with ``paint(painter)``.
+        self.overlay = None
 
     # --- content ------------------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None, original_size: QSize | None = None) -> None:
@@ -160,9 +162,52 @@ class CompareView(QWidget):
     def divider_x(self) -> float:
         return self.rect().width() * self.divider
 
+    def fraction_at(self, point: QPointF) -> QPointF | None:
+        """Where ``point`` (widget coordinates) falls in the photo, as fractions of its width and height (of
+        the upright photo, whatever the zoom and pan); None when it is off the photo."""
+        if self.before is None:
+            return None
+        rect = self._image_rect(self._viewport_at(point))
+        fx, fy = (point.x() - rect.left()) / rect.width(), (point.y() - rect.top()) / rect.height()
+        return QPointF(fx, fy) if 0.0 <= fx <= 1.0 and 0.0 <= fy <= 1.0 else None
+
+    def widget_points(self, fx: float, fy: float) -> list[QPointF]:
+        """The photo point at fractions (fx, fy) in widget coordinates, once per viewport."""
+        if self.before is None:
+            return []
+        points = []
+        for viewport in self._viewports():
+            rect = self._image_rect(viewport)
+            points.append(QPointF(rect.left() + fx * rect.width(), rect.top() + fy * rect.height()))
+        return points
+
+    def colour_areas(self) -> list[QRectF]:
+        """Where the colour version is on screen: right of the divider, or the right half side by side."""
+        if self.before is None or self.after is None or self.show_before_only:
+            return []
+        if self.side_by_side:
+            return [self._viewports()[1]]
+        full = self._viewports()[0]
+        x = self.divider_x()
+        return [QRectF(x, full.top(), full.width() - x, full.height())]
+
+    def image_at(self, point: QPointF) -> QImage | None:
+        """The image shown under ``point``: the colour one on its side of the divider, else the original."""
+        if self.before is None:
+            return None
+        if any(area.contains(point) for area in self.colour_areas()):
+            return self.after
+        return self.before
+
     # --- painting -----------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
+        self._paint_images(painter)
+        if self.overlay is not None and self.before is not None:
+            self.overlay.paint(painter)
+        painter.end()
+
+    def _paint_images(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), QColor("#1e1f22"))
         if self.before is None:
             painter.setPen(QColor("#9aa0a6"))

@@ -82,11 +82,36 @@ def confirm_remove_unexported(
     return box
 
 
+def confirm_replace_hint_file(parent: QWidget, name: str, reason: str, on_yes: Callable[[], None]) -> QMessageBox:
+    """Ask before the app's hints replace a hint file it could not read (it may be someone's work).
+
+    Non-blocking like the others: ``on_yes`` runs only if the user chooses Replace; until then the file is
+    left exactly as it is and the hints live in the app's queue."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Replace the unreadable hint file?",
+        f"The colour hint file of {name} could not be read ({reason}).\n\n"
+        "Replace it with the hints you are placing now? Until you do, it is left as it is and your hints are "
+        "kept in Rechroma's queue only.",
+        QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    box.setObjectName("confirmReplaceHintsBox")
+    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.buttonClicked.connect(lambda button: on_yes() if button is replace else None)
+    box.open()
+    return box
+
+
 #: Keys and gestures that are not QActions (the view's mouse handling and the slider's own keys).
 GESTURES = (
     ("Mouse wheel", "Zoom around the cursor"),
     ("Drag", "Pan the photo; drag the white divider to wipe between original and colour"),
     ("Double-click", "Toggle fit / 100 %"),
+    ("Click (hint tool on)", "Place a colour hint; drag it to move it, click it for its colours"),
+    ("Right-click / Delete on a hint", "Remove the hint"),
     ("Ctrl+A", "Select every photo in the queue"),
     ("← / → on the slider", "Colour strength down / up by 5 %"),
 )
@@ -172,6 +197,8 @@ def using_it_well(info: ModelInfo) -> str:
   above {native * 2} px they break into blotches.
 - **What it cannot know**, it cannot guess: the colour of a dress or a car is not in a black-and-white photo.
   Where you know better, lower the strength for that photo rather than trust a confident wrong colour.
+- **Colour hints** (H): where you do know a colour, click that spot and pick it; the model re-colours the
+  photo around it, following its edges, and the hints are kept beside the photo for the next run.
 """
 
 

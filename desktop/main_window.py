@@ -38,6 +38,8 @@ from desktop.actions import create_actions
 from desktop.batch import THUMBNAIL_PX, BatchController, format_eta
 from desktop.compare_view import CompareView
 from desktop.export_dialog import ExportDialog
+from desktop.hint_editor import HintEditor
+from desktop.hint_sidecar_sync import Written
 from desktop.images import to_qimage
 from desktop.live_render import LiveRenderer, render_stages
 from desktop.notice_bar import NoticeBar
@@ -48,6 +50,7 @@ from desktop.render_size import render_size_warning
 from desktop.settings import DEVICES, AppSettings
 from desktop.worker import ModelInfo, Preview
 from engine.photo_io import SUPPORTED_SUFFIXES
+from engine.pipeline import Prediction
 from engine.resources import icons_dir
 
 
@@ -90,8 +93,24 @@ class MainWindow(QMainWindow):
         self._stages: tuple | None = None
         self.first_shown_at: float | None = None
         self._progress: tuple[int, int, float] = (0, 0, -1.0)
+        #: Milliseconds from the last hint edit to its colour on screen: quick stage and full preview.
+        self.last_hint_ms: float = 0.0
+        self.last_hint_final_ms: float = 0.0
+        self.hint_renders = 0  # full previews shown with new hints (tests and the benchmark wait on it)
+        self._hint_from: float | None = None  # when the edit whose colour is coming was made
+        self._hint_final = False  # the colour coming is the final run's (not the quick one's)
+        self._hint_first_for: float | None = None  # the edit whose first colour image was already timed
+        self._asked_replace: set[str] = set()  # photos whose unreadable hint file we asked about
 
         self._build_widgets()
+        self.hints = HintEditor(
+            self.compare,
+            self.controller,
+            lambda: self._shown.prediction if self._shown is not None else None,
+            self._select_item,
+            self,
+            self.settings,
+        )
         self._build_menus_and_toolbars()
         self._connect()
         self._restore_window()
@@ -207,6 +226,14 @@ class MainWindow(QMainWindow):
             button.setDefaultAction(action)
             view_bar.addWidget(button)
         view_bar.addWidget(self.zoom_label)
+        view_bar.addSpacing(12)
+        self.hint_button = QToolButton()
+        self.hint_button.setObjectName("hintToolButton")
+        self.hint_button.setDefaultAction(self.actions.hint_tool)
+        view_bar.addWidget(self.hint_button)
+        self.hint_label = QLabel("")
+        self.hint_label.setObjectName("hintLabel")
+        view_bar.addWidget(self.hint_label)
         view_bar.addStretch(1)
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self.actions.export_selected.trigger)
@@ -292,7 +319,11 @@ class MainWindow(QMainWindow):
                     a.clear_finished,
                 ],
             ),
-            ("&Edit", [a.apply_strength_to_all, None, a.preferences]),
+            (
+                "&Edit",
+                [a.undo, a.redo, None, a.hint_tool, a.clear_hints, a.copy_hints, None, a.apply_strength_to_all,
+                 None, a.preferences],
+            ),
             ("&View", [a.fit, a.zoom_100, a.side_by_side, a.toggle_before]),
             ("&Help", [a.shortcuts, None, a.model_card, a.about]),
         ):
@@ -318,6 +349,10 @@ class MainWindow(QMainWindow):
             None,
             a.export_selected,
             a.export_all,
+            None,
+            a.hint_tool,
+            a.undo,
+            a.redo,
         ):
             toolbar.addSeparator() if entry is None else toolbar.addAction(entry)
         self.addToolBar(toolbar)
@@ -348,6 +383,24 @@ class MainWindow(QMainWindow):
         a.apply_strength_to_all.triggered.connect(self.apply_strength_to_all)
         a.about.triggered.connect(lambda: dialogs.show_about(self, c.model_info))
         a.model_card.triggered.connect(lambda: dialogs.show_model_card(self, c.model_info))
+        stack = self.hints.undo_stack
+        a.undo.triggered.connect(stack.undo)
+        a.redo.triggered.connect(stack.redo)
+        stack.canUndoChanged.connect(a.undo.setEnabled)
+        stack.canRedoChanged.connect(a.redo.setEnabled)
+        a.undo.setEnabled(False)
+        a.redo.setEnabled(False)
+        a.hint_tool.toggled.connect(self._on_hint_tool)
+        a.clear_hints.triggered.connect(self.hints.clear)
+        a.copy_hints.triggered.connect(self.copy_hints)
+        self.hints.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.hintPreview.connect(self._on_hint_preview)
+        c.hintsChanged.connect(self._on_hints_changed)
+        c.sidecars.written.connect(self._on_sidecar_written)
+        c.sidecars.blocked.connect(self._on_sidecar_blocked)
+        c.sidecars.failed.connect(
+            lambda item_id, reason: self.statusBar().showMessage(f"Hints not saved beside the photo: {reason}", 15000)
+        )
 
         self.queue_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.queue_view.customContextMenuRequested.connect(self._context_menu)
@@ -474,6 +527,78 @@ class MainWindow(QMainWindow):
         dialog.accepted.connect(accepted)
         dialog.open()  # window-modal, not a nested event loop: the batch keeps running behind it
 
+    def copy_hints(self) -> int:
+        """Give every other selected photo the shown photo's hints (one undo step)."""
+        copied = self.hints.copy_to(self.selected_ids())
+        if copied:
+            self.statusBar().showMessage(f"Copied {len(self.hints.hints())} hint(s) to {copied} photo(s)", 8000)
+        return copied
+
+    def _select_item(self, item_id: str) -> None:
+        row = self.controller.model.row_of(item_id)
+        if row >= 0:
+            self.select_row(row)
+
+    def _on_hint_tool(self, on: bool) -> None:
+        self.hints.cancel_eyedropper()
+        self.hints.overlay.set_active(on)
+        if on and self.selected_id is not None:
+            self.controller.prepare_hints(self.selected_id)
+            self.compare.setFocus()
+
+    def _on_hints_changed(self, item_id: str) -> None:
+        if item_id == self.selected_id:
+            self._show_hint_label(self.controller.model.item(item_id))
+        self._update_actions()
+
+    def _show_hint_label(self, item) -> None:
+        if item is None:
+            self.hint_label.setText("")
+            return
+        count = len(item.hints)
+        text = f"{count} hint{'s' if count != 1 else ''}" if count else ""
+        if item.hint_note:
+            text = f"{text} · ⚠ {item.hint_note}" if text else f"⚠ {item.hint_note}"
+        self.hint_label.setText(text)
+        self.hint_label.setToolTip(item.hint_note)
+
+    def _on_hint_preview(self, item_id: str, preview: Preview, final: bool) -> None:
+        if item_id != self.selected_id:
+            return
+        stages, self._shown = self._stages, preview
+        prediction = preview.prediction
+        if stages is not None and stages[-1].lightness is prediction.lightness:
+            # Same photo, new colour: the quick stage keeps its downscaled L* (no resize on this thread).
+            self._stages = tuple(Prediction(s.lightness, prediction.ab, s.alpha, s.bit_depth) for s in stages[:-1])
+            self._stages += (prediction,)
+        else:
+            self._stages = None
+        self._hint_from = self.hints.changed_at
+        self._hint_final = final
+        self._render_after()
+
+    def _on_sidecar_written(self, item_id: str, written: Written) -> None:
+        item = self.controller.model.item(item_id)
+        if item is not None and item.hint_note:
+            item.hint_note = ""
+            self._on_hints_changed(item_id)
+        if written.fallback:
+            self.statusBar().showMessage(
+                f"The photo's folder is not writable: its hints are saved in {written.path}", 20000
+            )
+
+    def _on_sidecar_blocked(self, item_id: str, reason: str) -> None:
+        item = self.controller.model.item(item_id)
+        if item is None:
+            return
+        item.hint_note = f"Hint file not used: {reason}. It is left as it is."
+        self._on_hints_changed(item_id)
+        if item_id in self._asked_replace:  # asked once a session; the hints stay in the queue meanwhile
+            return
+        self._asked_replace.add(item_id)
+        sidecars = self.controller.sidecars
+        dialogs.confirm_replace_hint_file(self, item.name, reason, lambda: sidecars.confirm_replace(item))
+
     def set_strength_percent(self, value: int) -> None:
         """Live strength of the selected photos (only them: not new photos, not the Preferences default);
         the shown one re-renders from its cached preview Prediction, the model is not run again."""
@@ -517,6 +642,15 @@ class MainWindow(QMainWindow):
             self.last_final_render_ms = milliseconds
         else:
             self.last_render_ms = milliseconds
+        if self._hint_from is not None:
+            hint_ms = (time.perf_counter() - self._hint_from) * 1000
+            if self._hint_first_for != self._hint_from:  # the first image with the edit's colour
+                self._hint_first_for = self._hint_from
+                self.last_hint_ms = hint_ms
+            if final and self._hint_final:
+                self.last_hint_final_ms = hint_ms
+                self.hint_renders += 1
+                self._hint_from = None
 
     def _on_selection_changed(self, *_args) -> None:
         ids = self.selected_ids()
@@ -528,7 +662,12 @@ class MainWindow(QMainWindow):
         self._shown = None
         self._stages = None
         self.shown_strength = None
+        self._hint_from = None
         self.renderer.cancel()
+        self.hints.set_item(new_id)
+        self._show_hint_label(self.controller.model.item(new_id) if new_id else None)
+        if new_id is not None and self.actions.hint_tool.isChecked():
+            self.controller.prepare_hints(new_id)
         if new_id is None:
             self._show_item_settings(None)
             self.compare.set_message("Select a photo to compare the original and the colour version")
@@ -682,6 +821,20 @@ class MainWindow(QMainWindow):
         a.export_selected.setEnabled(has_selection)
         a.export_all.setEnabled(model.count(State.DONE) > 0)
         self.export_button.setEnabled(has_selection)
+        info = c.model_info
+        can_hint = info is not None and info.accepts_hints
+        a.hint_tool.setEnabled(can_hint)
+        a.hint_tool.setToolTip(
+            "Place colour hints: click the photo where you know the colour (H)"
+            if can_hint or info is None
+            else f"The model in use ({info.name}) does not take colour hints"
+        )
+        if not can_hint and a.hint_tool.isChecked():
+            a.hint_tool.setChecked(False)
+        shown = model.item(self.selected_id) if self.selected_id else None
+        a.clear_hints.setEnabled(can_hint and shown is not None and bool(shown.hints))
+        several = len(self.queue_view.selectionModel().selectedRows()) > 1
+        a.copy_hints.setEnabled(can_hint and shown is not None and bool(shown.hints) and several)
 
     # --- drag and drop ------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

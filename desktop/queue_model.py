@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage
 
+from desktop.hint_points import Points, points_from_json, points_to_json
 from engine.pipeline import MAX_STRENGTH
 
 Index = QModelIndex | QPersistentModelIndex
@@ -63,11 +64,15 @@ class QueueItem:
     source_stamp: tuple[int, int] | None = None
     seconds: float | None = None
     output: Path | None = None
+    #: Colour hints (fractions of the upright photo), also kept in the sidecar next to the photo.
+    hints: Points = ()
     id: str = field(default_factory=lambda: secrets.token_hex(16))  # a third of uuid4's cost: 50,000 at once
     thumbnail: QImage | None = field(default=None, repr=False)
     #: What ``thumbnail`` shows: ("grey",) or ("colour", strength); the model asks again when it differs.
     thumbnail_key: tuple | None = field(default=None, repr=False)
     _file_bytes: int | None = field(default=None, repr=False)
+    #: Why the photo's hint sidecar could not be used (shown with the photo; not saved: read again on add).
+    hint_note: str = field(default="", repr=False)
 
     @property
     def name(self) -> str:
@@ -85,7 +90,8 @@ class QueueItem:
     def wanted_thumbnail(self) -> tuple:
         """The thumbnail this item should show now: its colour result once done, else the original."""
         if self.state == State.DONE and self.ab_file is not None:
-            return ("colour", self.strength)
+            # the hints are part of the key: a changed hint re-colours the photo, so its thumbnail too
+            return ("colour", self.strength, self.hints) if self.hints else ("colour", self.strength)
         return ("grey",)
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +108,7 @@ class QueueItem:
             "source_stamp": list(self.source_stamp) if self.source_stamp else None,
             "seconds": self.seconds,
             "output": str(self.output) if self.output else None,
+            "hints": points_to_json(self.hints),
         }
 
     @classmethod
@@ -131,6 +138,10 @@ class QueueItem:
             raise EntryError(f"source_stamp {stamp!r} is not two whole numbers")
         output = _text(data, "output")
         item_id = _text(data, "id") or secrets.token_hex(16)
+        try:
+            hints = points_from_json(data["hints"]) if data.get("hints") is not None else ()
+        except ValueError as exc:
+            raise EntryError(str(exc)) from None
         return cls(
             path=Path(path),
             state=state,
@@ -143,6 +154,7 @@ class QueueItem:
             source_stamp=(stamp[0], stamp[1]) if stamp else None,
             seconds=_number(data, "seconds", 0.0, None, default=None),
             output=Path(output) if output else None,
+            hints=hints,
             id=item_id,
         )
 
@@ -257,7 +269,8 @@ class QueueModel(QAbstractTableModel):
             return item
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.COL_NAME:
-                return item.name
+                count = len(item.hints)
+                return f"{item.name}\n● {count} colour hint{'s' if count != 1 else ''}" if count else item.name
             if column == self.COL_SIZE:
                 dims = f"{item.width}×{item.height}" if item.width and item.height else ""
                 return f"{dims}\n{human_size(item.file_size())}".strip()
@@ -270,7 +283,8 @@ class QueueModel(QAbstractTableModel):
                 self.thumbnailWanted.emit(item.id, wanted)
             return item.thumbnail
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.path}\n{state_text(item)}"
+            note = f"\n{item.hint_note}" if item.hint_note else ""
+            return f"{item.path}\n{state_text(item)}{note}"
         if role == Qt.ItemDataRole.ForegroundRole and column == self.COL_STATE:
             return QBrush(STATE_COLOURS[item.state])
         return None

@@ -128,6 +128,17 @@ class AppSettings:
     def model_path(self, value: str) -> None:
         self._set("engine/model_path", value)
 
+    # colour hints ------------------------------------------------------------------------------------
+    @property
+    def recent_hint_colours(self) -> list[str]:
+        """The colours last given to hints, newest first (the popover's Recent row)."""
+        text = self._get("hints/recent", "", str)
+        return [c for c in text.split(",") if len(c) == 7 and c.startswith("#")][:8]
+
+    @recent_hint_colours.setter
+    def recent_hint_colours(self, value: list[str]) -> None:
+        self._set("hints/recent", ",".join(value))
+
     # window ------------------------------------------------------------------------------------------
     @property
     def geometry(self) -> QByteArray | None:

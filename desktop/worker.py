@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
+from desktop.hint_points import Points, engine_hints
 from desktop.photo_traits import photo_traits
 from desktop.queue_store import QueueStore
 from engine.cancel import Cancelled, CancelToken
@@ -29,12 +30,17 @@ from engine.contract import ModelContractError
 from engine.model import DeviceError, Generator, NoModelError
 from engine.naming import output_path, unique_path
 from engine.photo_io import PhotoError, read_photo, read_preview, write_photo
-from engine.pipeline import Prediction, colorize, lightness_of
+from engine.pipeline import Prediction, colorize, lightness_of, predict_ab, render_lightness
 
 log = logging.getLogger(__name__)
 
 #: Long side of the image the compare view shows and the strength slider re-renders.
 PREVIEW_SIDE = 1600
+#: A hint re-run first runs the model at this share of the render size (a quarter of the pixels), so the
+#: colour follows a click at once; the run at the full render size replaces it moments later.
+QUICK_HINT_SHARE = 0.5
+#: Render sizes below this get no quick stage: the full run is already quick.
+QUICK_HINT_FROM = 384
 THUMBNAIL_SIDE = 96
 
 
@@ -53,6 +59,12 @@ class ModelInfo:
     path: Path
     default_render_size: int
     size_multiple: int
+    #: Whether the engine can use colour hints with this model (the hint tool is off when not). Hint mode
+    #: serves every model the engine loads: a hint-taking one reads them, any other gets them propagated
+    #: over its own colour (engine.hint_mode); a Generator that reports otherwise turns the tool off.
+    accepts_hints: bool = True
+    #: The model itself reads hint planes (contract version 2 with a hint input).
+    takes_hints: bool = False
 
 
 @dataclass
@@ -73,6 +85,32 @@ class ColorizeJob:
     cancel: CancelToken = field(default_factory=CancelToken)
     #: Build a preview with the result (only for the photo on show: a batch skips the work otherwise).
     want_preview: bool = True
+    hints: Points = ()
+
+
+@dataclass
+class HintJob:
+    """Re-run the model on one colorized photo with its hints; only the newest job per photo matters."""
+
+    item_id: str
+    path: Path
+    render_size: int | None
+    hints: Points
+    generation: int
+    cancel: CancelToken = field(default_factory=CancelToken)
+    requested_at: float = field(default_factory=time.perf_counter)
+    #: Keep the result as the photo's own (False while a point is being dragged: only shown, not saved).
+    keep: bool = True
+
+
+@dataclass
+class HintResult:
+    item_id: str
+    generation: int
+    hints: Points
+    ab: np.ndarray  #: a*b* with the hints: at half the render size for the quick stage, else at the render size
+    requested_at: float
+    final: bool = True  #: the run at the photo's render size (else the quick half-size one before it)
 
 
 @dataclass
@@ -84,6 +122,7 @@ class ColorizeResult:
     source_stamp: tuple[int, int]
     seconds: float
     device: str
+    hints: Points = ()
 
 
 @dataclass(frozen=True)
@@ -150,12 +189,18 @@ class EngineWorker(QObject):
     exported = Signal(str, object)  # item id, Path
     jobFailed = Signal(str, str, str)  # item id, kind ("colorize"/"export"), reason
     jobCancelled = Signal(str, str)  # item id, kind
+    hintRendered = Signal(object)  # HintResult
+    hintSaved = Signal(str, int, object)  # item id, generation, Path of the saved a*b*
+    hintFailed = Signal(str, int, str)  # item id, generation, reason
 
     def __init__(self, store: QueueStore, threads: int | None = None) -> None:
         super().__init__()
         self.store = store
         self.threads = threads
         self.generator: Generator | None = None
+        #: (path, source stamp, render size) -> the photo's L* at the render size: a hint re-run starts here,
+        #: so a click on a 12 MP photo costs one model run, not a decode. The last few photos only.
+        self._small_lightness: dict[tuple, np.ndarray] = {}
 
     @Slot(object)
     def load_model(self, request: ModelRequest) -> None:
@@ -175,6 +220,7 @@ class EngineWorker(QObject):
             self.modelFailed.emit("The model could not be loaded", describe_error(exc))
             return
         self.generator = generator
+        self._small_lightness.clear()
         contract = generator.contract
         self.modelLoaded.emit(
             ModelInfo(
@@ -184,6 +230,8 @@ class EngineWorker(QObject):
                 path=Path(generator.path),
                 default_render_size=contract.default_render_size,
                 size_multiple=contract.size_multiple,
+                accepts_hints=bool(getattr(generator, "accepts_hints", True)),
+                takes_hints=generator.takes_hints,
             )
         )
 
@@ -214,7 +262,8 @@ class EngineWorker(QObject):
         stamp = source_stamp(job.path)
         photo = read_photo(job.path)
         job.cancel.raise_if_cancelled()
-        prediction = colorize(photo, self.generator, render_size=job.render_size, cancel=job.cancel)
+        prediction = colorize(photo, self.generator, render_size=job.render_size, cancel=job.cancel,
+                              hints=engine_hints(job.hints) or None)
         job.cancel.raise_if_cancelled()
         ab_file = self.store.save_ab(job.item_id, prediction.ab)
         preview = None
@@ -230,7 +279,69 @@ class EngineWorker(QObject):
             source_stamp=stamp,
             seconds=time.perf_counter() - started,
             device=self.generator.device,
+            hints=job.hints,
         )
+
+    @Slot(object)
+    def run_hint(self, job: HintJob) -> None:
+        """The photo's a*b* with ``job.hints``: emitted at once, then cached as its result (export, thumbnails).
+
+        A job cancelled before it starts (a newer change came) costs nothing; one cancelled while the model
+        runs stops inside onnxruntime.
+        """
+        try:
+            if job.cancel.cancelled:
+                return
+            if self.generator is None:
+                raise RuntimeError("no model is loaded")
+            small = self._lightness_for(job)
+            hints = engine_hints(job.hints) or None
+            side = max(small.shape)
+            if side >= QUICK_HINT_FROM:
+                quick = render_lightness(small, round(side * QUICK_HINT_SHARE))
+                job.cancel.raise_if_cancelled()
+                ab = predict_ab(quick, self.generator, render_size=max(quick.shape), cancel=job.cancel, hints=hints)
+                job.cancel.raise_if_cancelled()
+                self.hintRendered.emit(HintResult(job.item_id, job.generation, job.hints, ab, job.requested_at, False))
+            job.cancel.raise_if_cancelled()
+            ab = predict_ab(small, self.generator, render_size=side, cancel=job.cancel, hints=hints)
+            job.cancel.raise_if_cancelled()
+            self.hintRendered.emit(HintResult(job.item_id, job.generation, job.hints, ab, job.requested_at))
+            if job.cancel.cancelled or not job.keep:  # a newer change will save its own
+                return
+            self.hintSaved.emit(job.item_id, job.generation, self.store.save_ab(job.item_id, ab))
+        except Cancelled:
+            return
+        except Exception as exc:
+            if job.cancel.cancelled:
+                return
+            if not isinstance(exc, PhotoError):
+                log.exception("hint run for %s failed", job.path)
+            self.hintFailed.emit(job.item_id, job.generation, describe_error(exc))
+
+    def _lightness_for(self, job: HintJob) -> np.ndarray:
+        """The photo's L* at the render size, as ``colorize`` computes it (from the full-resolution L*)."""
+        assert self.generator is not None
+        size = job.render_size or self.generator.contract.default_render_size
+        key = (job.path, source_stamp(job.path), size)
+        small = self._small_lightness.get(key)
+        if small is None:
+            photo = read_photo(job.path)
+            job.cancel.raise_if_cancelled()
+            small = render_lightness(lightness_of(photo.pixels, job.cancel), size)
+            while len(self._small_lightness) >= 4:
+                self._small_lightness.pop(next(iter(self._small_lightness)))
+            self._small_lightness[key] = small
+        return small
+
+    @Slot(object)
+    def prepare_hints(self, job: HintJob) -> None:
+        """Read a photo's render-size L* ahead of the first click (the hint tool is on for it)."""
+        try:
+            if not job.cancel.cancelled and self.generator is not None:
+                self._lightness_for(job)
+        except Exception:  # the first real run reports it
+            log.debug("preparing hints for %s failed", job.path, exc_info=True)
 
     def _export(self, job: ExportJob) -> Path:
         if job.source_stamp is not None and source_stamp(job.path) != job.source_stamp:

@@ -3,6 +3,7 @@
     python tools/render_screenshots.py            # icon + docs/screenshot-main.png from resources/samples
     python tools/render_screenshots.py --photos DIR --grey --photo NAME   # B&W copies of other photos
     python tools/render_screenshots.py --icon-only
+    python tools/render_screenshots.py --hints    # docs/screenshot-hints.png: a B&W sample with colour hints
 
 The screenshot colorizes real photos from resources/samples/ with the shipped model (resources/models/*.onnx)
 when there is one, else with the test stand-in generator (random weights: its colours are not meaningful);
@@ -35,6 +36,11 @@ ICON_PNG = ROOT / "resources" / "icons" / "rechroma.png"
 SCREENSHOT = ROOT / "docs" / "screenshot-main.png"
 CAPTION_DOC = ROOT / "docs" / "desktop.md"
 CAPTION_START, CAPTION_END = "<!-- screenshot-caption -->", "<!-- /screenshot-caption -->"
+HINTS_SCREENSHOT = ROOT / "docs" / "screenshot-hints.png"
+HINTS_CAPTION_START, HINTS_CAPTION_END = "<!-- hints-screenshot-caption -->", "<!-- /hints-screenshot-caption -->"
+#: The hints placed for the hints screenshot: (x, y) fractions of the photo and the colour (album swatches).
+HINTS_PHOTO = "hills.jpg"
+HINTS = ((0.5, 0.12, "#8db3d9"), (0.5, 0.9, "#6e9140"), (0.8, 0.7, "#4d6a38"))
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
 
 
@@ -90,13 +96,14 @@ def caption_text(photo: str, model: str, strength: int, grey: bool, when: str) -
     )
 
 
-def update_caption(doc: Path, caption: str) -> None:
+def update_caption(doc: Path, caption: str, markers: tuple[str, str] = (CAPTION_START, CAPTION_END)) -> None:
     """Put ``caption`` between the markers in ``doc`` (SystemExit if they are missing, so it is never lost)."""
+    opening, closing = markers
     text = doc.read_text(encoding="utf-8")
-    start, end = text.find(CAPTION_START), text.find(CAPTION_END)
+    start, end = text.find(opening), text.find(closing)
     if start < 0 or end < start:
-        raise SystemExit(f"{doc} has no {CAPTION_START} ... {CAPTION_END} markers for the caption")
-    text = text[: start + len(CAPTION_START)] + "\n" + caption + "\n" + text[end:]
+        raise SystemExit(f"{doc} has no {opening} ... {closing} markers for the caption")
+    text = text[: start + len(opening)] + "\n" + caption + "\n" + text[end:]
     doc.write_text(text, encoding="utf-8")
 
 
@@ -154,16 +161,71 @@ def render_screenshot(app: QApplication, featured: str | None, folder: Path, gre
     return SCREENSHOT, caption
 
 
+def render_hints_screenshot(app: QApplication, folder: Path) -> tuple[Path, str]:
+    """A black-and-white copy of a sample with colour hints placed (hint tool on), the divider showing the
+    original on the left and the hinted colour on the right; returns the file and its caption."""
+    from desktop.hint_points import HintPoint
+    from desktop.main_window import MainWindow
+    from desktop.queue_store import QueueStore
+    from desktop.settings import AppSettings
+
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        model_path, model_note = pick_model(scratch)
+        settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings, QueueStore(scratch / "data"), model_path, threads=2)
+        window.resize(1360, 820)
+        window.show()
+        photos = [p for p in pick_photos(folder, scratch, grey=True) if p.name == HINTS_PHOTO]
+        if not photos:
+            raise SystemExit(f"{HINTS_PHOTO} is not among the samples in {folder}")
+        window.add_paths(photos)
+        controller = window.controller
+        wait_until(app, lambda: controller.model_info is not None, 60)
+        controller.start()
+        wait_until(app, lambda: not controller.has_unfinished_work(), 600)
+        window.select_row(0)
+        wait_until(app, lambda: window.compare.after is not None, 30)
+        window.actions.hint_tool.setChecked(True)
+        item = controller.model.item_at(0)
+        renders = window.hint_renders
+        window.hints._push(item.id, tuple(HintPoint(x, y, c) for x, y, c in HINTS), "Add hints")
+        wait_until(app, lambda: window.hint_renders > renders, 60)
+        window.compare.set_divider(0.3)
+        wait_until(app, lambda: False, 0.5)
+        window.grab().save(str(HINTS_SCREENSHOT))
+        info = controller.model_info
+        model_words = (
+            f"the shipped model {info.name} v{info.version}"
+            if "STAND-IN" not in model_note
+            else "the test stand-in model (random weights, not the real one)"
+        )
+        window.close()
+        app.processEvents()
+    caption = (
+        f"*(Screenshot rendered offscreen by `tools/render_screenshots.py --hints` on {time.strftime('%Y-%m-%d')}: "
+        f"a black-and-white copy of `{HINTS_PHOTO}` colorized by {model_words} with {len(HINTS)} colour hints "
+        "(sky, grass, foliage from the album swatches); original left of the divider, colour right.)*"
+    )
+    return HINTS_SCREENSHOT, caption
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--icon-only", action="store_true")
     parser.add_argument("--photo", help="file name of the photo to feature")
     parser.add_argument("--photos", type=Path, default=ROOT / "resources" / "samples", help="folder of photos")
     parser.add_argument("--grey", action="store_true", help="colorize black-and-white copies of the photos")
+    parser.add_argument("--hints", action="store_true", help="only the colour hints screenshot")
     args = parser.parse_args()
     QCoreApplication.setOrganizationName("RechromaScreenshots")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     QGuiApplication.setApplicationDisplayName("Rechroma")
+    if args.hints:
+        shot, caption = render_hints_screenshot(app, args.photos)
+        update_caption(CAPTION_DOC, caption, (HINTS_CAPTION_START, HINTS_CAPTION_END))
+        print(f"wrote {shot}\ncaption in {CAPTION_DOC}: {caption}")
+        return 0
     print(f"wrote {render_icon()}")
     if not args.icon_only:
         shot, caption = render_screenshot(app, args.photo, args.photos, args.grey)
