@@ -33,6 +33,7 @@ from engine.naming import NamePlanner, normalise_format, output_path
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
 from engine.pipeline import MAX_STRENGTH, colorize_file
+from engine.shard import parse_shard, plan_shard
 from engine.sidecar import hints_for_photo
 
 PROG = "rechroma-cli"
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "<photo file name>.hints.json, when there is one)")
     hints.add_argument("--no-hints", action="store_true", help="ignore hint sidecars")
     parser.add_argument("--model", type=Path, metavar="PATH", help="ONNX generator (default: the installed one)")
+    parser.add_argument("--shard", type=parse_shard, metavar="K/N",
+                        help="only part K of N (K from 0) of the photos, for job arrays (docs/cluster.md)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -399,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             reason = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or exc
             say(f"{PROG}: cannot create output folder {args.output}: {reason}", err=True)
             return 2
-    plan_outputs(batch.jobs, args)
+    batch.jobs = plan_shard(batch.jobs, args, plan_outputs)  # plan_outputs, then only --shard's photos
     for job in batch.jobs:
         if job.status == "failed":
             say(f"error: {job.src}: {job.error}", err=True)

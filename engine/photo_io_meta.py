@@ -130,8 +130,13 @@ def exif_without_makernote(exif: Image.Exif) -> Image.Exif:
 
 @functools.lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
-    """The sRGB profile embedded in every output, so colour-managed viewers show the intended colours."""
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """The sRGB profile embedded in every output, so colour-managed viewers show the intended colours.
+
+    LittleCMS stamps a new profile with the current time (header bytes 24-35); a fixed date makes the
+    same photo give the same bytes on every run and every machine (reruns, cluster shards)."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = (2024).to_bytes(2, "big") + (1).to_bytes(2, "big") + (1).to_bytes(2, "big") + bytes(6)
+    return bytes(icc)
 
 
 @functools.lru_cache(maxsize=1)

@@ -307,9 +307,13 @@ def _worker_init(_: int) -> None:
 
 
 def train_loader(
-    dataset: TrainCrops, opts, start_step: int, end_step: int, pin_memory: bool = False
+    dataset: TrainCrops, opts, start_step: int, end_step: int, pin_memory: bool = False,
+    batch_sampler: Sampler | None = None,
 ) -> DataLoader:
-    sampler = WeightedStepBatchSampler(dataset.weights(), opts.batch_size, opts.seed, start_step, end_step)
+    """``batch_sampler`` replaces the single-process sampler (trainer.distributed gives each rank its slice)."""
+    sampler = batch_sampler or WeightedStepBatchSampler(
+        dataset.weights(), opts.batch_size, opts.seed, start_step, end_step
+    )
     return DataLoader(
         dataset,
         batch_sampler=sampler,

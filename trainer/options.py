@@ -58,6 +58,11 @@ class Options:
     output_scale: float = 1.2
     #: Encoder stages (1..5, stride 2**k) kept frozen with their ImageNet weights and BN statistics.
     freeze_encoder_stages: int = 2
+    #: Start from this Rechroma ONNX model's weights (fine-tuning; trainer.onnx_import). The decoder options
+    #: above must then describe its architecture (``rechroma-train --init`` sets them from the file).
+    init_model: str = ""
+    #: BatchNorm layers keep their statistics while training (needed with init_model: its norms are folded).
+    freeze_norm: bool = False
     #: The unfrozen encoder's learning rate is lr x this (pretrained features need gentler updates).
     encoder_lr_mult: float = 0.1
     # -- discriminator and losses ------------------------------------------------------------------------
@@ -108,6 +113,9 @@ class Options:
     #: Fit the run to this many minutes: after timing a few steps, both phases' step counts are scaled
     #: (keeping their ratio) so that the whole schedule, its decay included, ends in time. 0 = as configured.
     time_budget_minutes: float = 0.0
+    #: Under torchrun with N processes the global batch is N x batch_size; the learning rates (lr, lr_gan,
+    #: lr_d) are then multiplied by sqrt(N) ("sqrt", Adam's usual rule), N ("linear") or 1 ("none").
+    lr_scaling: str = "sqrt"
 
     @property
     def total_steps(self) -> int:
@@ -122,6 +130,8 @@ class Options:
             raise ValueError(f"gan_loss must be 'lsgan' or 'hinge', not {self.gan_loss!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.lr_scaling not in ("none", "sqrt", "linear"):
+            raise ValueError(f"lr_scaling must be none, sqrt or linear, not {self.lr_scaling!r}")
         if self.best_from_phase not in ("gan", "any"):
             raise ValueError(f"best_from_phase must be 'gan' or 'any', not {self.best_from_phase!r}")
         for name in ("log_every", "sample_every", "val_every", "checkpoint_every"):

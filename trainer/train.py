@@ -5,9 +5,15 @@ loss for a short while to bring back colour. Runs on CUDA with mixed precision w
 CPU cores. Safe to stop at any time: SIGTERM/SIGINT and ``--max-minutes`` save ``last.pt`` and exit, and
 ``--resume`` continues with exactly the batches an uninterrupted run would have seen.
 
+Under ``torchrun`` the same command trains data-parallel (DDP) on N processes: one per GPU with NCCL, or
+CPU processes with gloo; rank 0 alone logs, validates, samples and checkpoints (see trainer.distributed
+for the batch and learning-rate scale).
+
 Usage::
 
     rechroma-train --config trainer/configs/rechroma-v1.toml --out work/runs/v1 --resume --max-minutes 50
+    rechroma-train --data my-photos/ --init resources/models/rechroma-v2.onnx --minutes 30   (trainer.finetune)
+    torchrun --nproc_per_node 4 -m trainer.train --config trainer/configs/rechroma-v2.toml --out work/runs/v3
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from trainer import report
+from trainer import distributed, finetune, report
 from trainer.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, open_source, train_loader
+from trainer.distributed import SINGLE, DistInfo, ShardedStepBatchSampler
 from trainer.losses import PerceptualLoss, d_loss, de00_loss, g_gan_loss, l1_loss
 from trainer.networks import PatchDiscriminator, UNetGenerator
 from trainer.options import Options, add_option_flags, option_differences, options_from_args
@@ -51,6 +59,7 @@ def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenera
         decoder_norm=opts.decoder_norm,
         output_scale=opts.output_scale,
         freeze_encoder_stages=opts.freeze_encoder_stages,
+        freeze_norm=opts.freeze_norm,
     )
 
 
@@ -69,21 +78,40 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Models, optimisers and the step logic; :meth:`fit` adds the loop, logging and checkpoints."""
 
-    def __init__(self, opts: Options, device: torch.device | str = "cpu") -> None:
+    def __init__(self, opts: Options, device: torch.device | str = "cpu", dist: DistInfo = SINGLE,
+                 generator: UNetGenerator | None = None) -> None:
+        """``generator`` replaces the one the options describe (fine-tuning starts from a shipped model)."""
         self.opts = opts
         self.device = torch.device(device)
+        self.dist = dist
+        #: Learning-rate multiplier for the global batch of world_size x batch_size (trainer.distributed).
+        self.lr_mult = distributed.lr_scale(opts.lr_scaling, dist.world_size)
         seed_everything(opts.seed)
-        self.G = build_generator(opts).to(self.device)
+        if generator is None:
+            generator = build_generator(opts)
+            if opts.init_model:
+                from trainer.onnx_import import load_onnx_weights
+
+                load_onnx_weights(generator, opts.init_model)
+        self.G = generator.to(self.device)
         self.D = PatchDiscriminator(base_channels=opts.disc_channels).to(self.device)
         groups = [
             {"params": self.G.encoder_parameters(), "lr_mult": opts.encoder_lr_mult},
             {"params": self.G.decoder_parameters(), "lr_mult": 1.0},
         ]
         self.opt_G = torch.optim.Adam([g for g in groups if g["params"]], lr=opts.lr, betas=BETAS[PRETRAIN])
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=opts.lr_d, betas=BETAS[GAN])
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=opts.lr_d * self.lr_mult, betas=BETAS[GAN])
         self.memory_format = torch.channels_last if opts.channels_last else torch.contiguous_format
         self.G.to(memory_format=self.memory_format)
         self.D.to(memory_format=self.memory_format)
+        # The training forward passes go through DDP wrappers (gradients all-reduced in backward); saving,
+        # validation and the G step's pass through a frozen D use the plain modules.
+        self.G_step: torch.nn.Module = self.G
+        self.D_step: torch.nn.Module = self.D
+        if dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.G_step = DistributedDataParallel(self.G, device_ids=ids)
+            self.D_step = DistributedDataParallel(self.D, device_ids=ids)
         self.amp = opts.amp and self.device.type == "cuda"
         # bf16 has fp32's range: no loss scaling, and no overflow where CIEDE2000 raises chroma to the 7th power.
         self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
@@ -114,7 +142,7 @@ class Trainer:
         if local >= decay_start and length > decay_start:
             t = (local - decay_start) / (length - decay_start)
             warm *= 1.0 + t * (o.lr_final_mult - 1.0)
-        return base * warm
+        return base * warm * self.lr_mult
 
     def _set_optimiser_params(self, step: int) -> None:
         lr, betas = self.learning_rate(step), BETAS[self.phase(step)]
@@ -136,11 +164,11 @@ class Trainer:
         self._set_optimiser_params(self.step)
         out: dict[str, float] = {}
         with self._autocast():
-            fake = self.G(lum)
+            fake = self.G_step(lum)
         if phase == GAN:
             self.D.requires_grad_(True)
             with self._autocast():
-                loss_d = d_loss(o.gan_loss, self.D(lum, ab), self.D(lum, fake.detach()))
+                loss_d = d_loss(o.gan_loss, self.D_step(lum, ab), self.D_step(lum, fake.detach()))
             self.opt_D.zero_grad(set_to_none=True)
             self.scaler.scale(loss_d).backward()
             self.scaler.step(self.opt_D)
@@ -224,8 +252,9 @@ class Trainer:
             "opt_D": self.opt_D.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": rng_state(),
-            # Batches are a function of (seed, step) only (WeightedStepBatchSampler), so this is all it needs.
-            "sampler": {"seed": self.opts.seed, "next_step": self.step},
+            # Batches are a function of (seed, step) only (WeightedStepBatchSampler), so this is all it needs;
+            # the world size is informative (a resume may use another one).
+            "sampler": {"seed": self.opts.seed, "next_step": self.step, "world_size": self.dist.world_size},
             "best": self.best,
             "data_summary": self.data_summary,
         }
@@ -235,6 +264,8 @@ class Trainer:
         self.D.load_state_dict(state["D"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
+        for group in self.opt_D.param_groups:  # the saved lr may be for another world size
+            group["lr"] = self.opts.lr_d * self.lr_mult
         self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])
         self.best = state.get("best")
@@ -248,25 +279,33 @@ class Trainer:
     def fit(self, source: PhotoSource, out: Path, until_step: int | None = None) -> int:
         """Train from ``self.step`` to ``until_step`` (default: the end), logging under ``out``.
 
-        Returns the step reached; stops early (after saving) on SIGTERM/SIGINT or ``max_minutes``.
+        Returns the step reached; stops early (after saving) on SIGTERM/SIGINT or ``max_minutes``. Under
+        DDP every rank runs this loop; only rank 0 validates and writes anything.
         """
-        o = self.opts
-        out.mkdir(parents=True, exist_ok=True)
+        o, main = self.opts, self.dist.is_main
         end = min(o.total_steps, until_step if until_step is not None else o.total_steps)
         self.data_summary = source.summary()
         train = TrainCrops(source, o)
-        val = ValCrops(source, o.crop_size, o.val_limit)
-        if len(val) == 0:
-            tqdm.write("warning: no validation photos; best.pt will not be written")
-        metrics = MetricsLog(out / "metrics.csv", resume_step=self.step)
+        val = ValCrops(source, o.crop_size, o.val_limit) if main else None
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
+            if len(val) == 0:
+                tqdm.write("warning: no validation photos; best.pt will not be written")
+        metrics = MetricsLog(out / "metrics.csv", resume_step=self.step) if main else None
         stop = StopFlag(o.max_minutes)
         budget = BudgetCalibration(self.step, o.time_budget_minutes) if o.time_budget_minutes > 0 else None
         # Under a budget the end is only known after calibration; the sampler is per-step, so any end works.
         loader_end = self.step + 10**7 if budget else end
-        loader = train_loader(train, o, self.step, loader_end, pin_memory=self.device.type == "cuda")
-        bar = tqdm(total=end, initial=self.step, unit="step", dynamic_ncols=True, smoothing=0.05)
+        sampler = None
+        if self.dist.enabled:
+            sampler = ShardedStepBatchSampler(train.weights(), o.batch_size, o.seed, self.step, loader_end,
+                                              self.dist.rank, self.dist.world_size)
+        loader = train_loader(train, o, self.step, loader_end, pin_memory=self.device.type == "cuda",
+                              batch_sampler=sampler)
+        bar = tqdm(total=end, initial=self.step, unit="step", dynamic_ncols=True, smoothing=0.05, disable=not main)
         running: dict[str, list[float]] = {}
         tick = time.perf_counter()
+        completed = False
         try:
             for batch in loader:
                 losses = self.train_step(batch)
@@ -274,10 +313,11 @@ class Trainer:
                 for k, v in losses.items():
                     running.setdefault(k, []).append(v)
                 bar.update(1)
-                if self.step % o.log_every == 0 or self.step == end:
+                if main and (self.step % o.log_every == 0 or self.step == end):
                     now = time.perf_counter()
                     means = {k: float(np.mean(v)) for k, v in running.items()}
-                    means["crops_per_s"] = len(running["loss_l1"]) * o.batch_size / max(now - tick, 1e-9)
+                    crops = len(running["loss_l1"]) * o.batch_size * self.dist.world_size
+                    means["crops_per_s"] = crops / max(now - tick, 1e-9)
                     means["lr"] = self.learning_rate(self.step - 1)
                     metrics.write(self.step, phase, means)
                     bar.set_postfix({k.replace("loss_", ""): f"{v:.4g}" for k, v in means.items()}, refresh=False)
@@ -286,39 +326,56 @@ class Trainer:
                     end = self._fit_to_budget(budget, val, out, metrics)
                     bar.total = end
                     bar.refresh()
-                self._periodic(val, out, metrics, phase, end)
-                if stop.requested():
-                    tqdm.write(f"stopping at step {self.step}: {stop.reason}")
+                if main:
+                    self._periodic(val, out, metrics, phase, end)
+                if distributed.any_rank(self.dist, stop.requested()):
+                    if main:
+                        tqdm.write(f"stopping at step {self.step}: {stop.reason or 'another process stopped'}")
                     break
                 if self.step >= end:
                     break
+            completed = True
         finally:
             bar.close()
             stop.restore()
-            if not self._mid_step:
+            if main and not self._mid_step:
                 self.save(out / "last.pt")
-            metrics.close()
-            report.loss_plot(out / "metrics.csv", out / "losses.png")
+            if main:
+                metrics.close()
+                report.loss_plot(out / "metrics.csv", out / "losses.png")
+        if completed and self.dist.enabled:
+            self._check_replicas_agree()
         return self.step
+
+    def _check_replicas_agree(self) -> None:
+        """DDP keeps the replicas identical by construction; a cheap check at the end catches a broken
+        setup (say, a module updated outside DDP) before anyone trusts rank 0's checkpoint."""
+        digests = distributed.gather_objects(self.dist, distributed.parameter_digest(self.G))
+        if any(d != digests[0] for d in digests):
+            raise RuntimeError("generator weights differ between processes: the DDP replicas went out of sync")
 
     def _fit_to_budget(self, budget: BudgetCalibration, val: ValCrops, out: Path, metrics: MetricsLog) -> int:
         """Rescale both phases' step counts (keeping their ratio) so the rest of the run fits the budget."""
         o = self.opts
         sec_per_step = budget.seconds_per_step(self.step)
-        tick = time.perf_counter()
-        if len(val):
-            metrics.write(self.step, self.phase(), self.validate(val))  # a real val, timed for the estimate
-        sec_per_val = time.perf_counter() - tick
-        o.pretrain_steps, o.gan_steps = fit_schedule_to_budget(
-            o.pretrain_steps, o.gan_steps, self.step, sec_per_step, sec_per_val, o.val_every,
-            budget.seconds_left(),
-        )
+        schedule = None
+        if self.dist.is_main:  # rank 0 times a validation and decides; the other ranks take its schedule
+            tick = time.perf_counter()
+            if len(val):
+                metrics.write(self.step, self.phase(), self.validate(val))  # a real val, timed for the estimate
+            sec_per_val = time.perf_counter() - tick
+            schedule = fit_schedule_to_budget(
+                o.pretrain_steps, o.gan_steps, self.step, sec_per_step, sec_per_val, o.val_every,
+                budget.seconds_left(),
+            )
+        o.pretrain_steps, o.gan_steps = distributed.broadcast(self.dist, schedule)
         o.time_budget_minutes = 0.0  # resolved: checkpoints and options.json now hold plain step counts
-        write_options(out, o)
-        tqdm.write(
-            f"time budget: {sec_per_step * 1000:.0f} ms/step, {sec_per_val:.1f} s/val -> "
-            f"pretrain_steps={o.pretrain_steps} gan_steps={o.gan_steps}"
-        )
+        if self.dist.is_main:
+            write_options(out, o)
+            tqdm.write(
+                f"time budget: {sec_per_step * 1000:.0f} ms/step, {sec_per_val:.1f} s/val -> "
+                f"pretrain_steps={o.pretrain_steps} gan_steps={o.gan_steps}"
+            )
         return o.total_steps
 
     def _periodic(self, val: ValCrops, out: Path, metrics: MetricsLog, phase: str, end: int) -> None:
@@ -451,10 +508,11 @@ class StopFlag:
             signal.signal(sig, handler)
 
 
-def configure_runtime(opts: Options) -> torch.device:
-    device = pick_device(opts.device)
+def configure_runtime(opts: Options, dist: DistInfo = SINGLE) -> torch.device:
+    device = distributed.device_for(dist, pick_device(opts.device))
     if device.type == "cpu":
-        torch.set_num_threads(opts.threads or os.cpu_count() or 1)
+        # CPU processes on one node share its cores.
+        torch.set_num_threads(opts.threads or max(1, (os.cpu_count() or 1) // dist.local_world_size))
     else:
         # Autotuning cost 39 s before the first step on an H100 and gained nothing after it (56 vs 57 ms a
         # step at batch 64 x 256 px; tools/gpu_probe.py): a poor trade for runs lent minutes of device time.
@@ -466,49 +524,80 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rechroma-train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="TOML or JSON config (see trainer/configs/)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
+    finetune.add_arguments(parser)
     add_option_flags(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run(argv)[0]
+
+
+def run(argv: list[str] | None = None) -> tuple[int, Trainer | None]:
+    """``main`` that also hands back the trainer (tests look at each DDP rank's weights)."""
     args = parse_args(argv)
+    if args.init is not None:
+        return finetune.run(args), None
     try:
         opts = options_from_args(args, args.config)
     except (OSError, ValueError) as exc:
         print(f"rechroma-train: {exc}", file=sys.stderr)
-        return 2
+        return 2, None
     out = Path(opts.out)
     last = out / "last.pt"
     if last.exists() and not args.resume:
         print(f"rechroma-train: {last} exists; pass --resume to continue it or choose another --out",
               file=sys.stderr)
-        return 2
+        return 2, None
+    try:
+        dist = distributed.init_from_env(opts.device)
+    except (RuntimeError, ValueError) as exc:
+        print(f"rechroma-train: {exc}", file=sys.stderr)
+        return 2, None
+    try:
+        return _train(args, opts, dist, out, last)
+    finally:
+        distributed.shutdown(dist)
+
+
+def _train(args: argparse.Namespace, opts: Options, dist: DistInfo, out: Path, last: Path
+           ) -> tuple[int, Trainer | None]:
+    def say(message: str) -> None:
+        if dist.is_main:
+            print(message, file=sys.stderr)
+
     try:
         source = open_source(opts.data, opts.folder_val_fraction)
-        device = configure_runtime(opts)
-        trainer = Trainer(opts, device)
+        device = configure_runtime(opts, dist)
+        trainer = Trainer(opts, device, dist)
         if args.resume and last.exists():
             # Load on the CPU: RNG states must stay CPU tensors; load_state_dict moves weights to the device.
             state = load_checkpoint(last, map_location="cpu")
             changed = option_differences(Options(**_as_options(state["options"])), opts)
             if changed:
-                print(f"note: options changed since the checkpoint: {changed}", file=sys.stderr)
+                say(f"note: options changed since the checkpoint: {changed}")
             trainer.load_state_dict(state)
-            print(f"resuming {last} at step {trainer.step} ({trainer.phase()})", file=sys.stderr)
+            saved_world = int(state.get("sampler", {}).get("world_size", 1))
+            say(f"resuming {last} at step {trainer.step} ({trainer.phase()})")
+            if saved_world != dist.world_size:
+                say(f"note: the checkpoint was written by {saved_world} process(es), this run has "
+                    f"{dist.world_size}: the global batch is now {opts.batch_size * dist.world_size}")
         elif args.resume:
-            print(f"no {last} yet: starting a new run", file=sys.stderr)
+            say(f"no {last} yet: starting a new run")
     except (DataError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"rechroma-train: {exc}", file=sys.stderr)
-        return 2
-    write_options(out, opts)
-    summary = source.summary()
-    print(f"data: {summary}\ndevice: {device}, threads {torch.get_num_threads()}, amp {trainer.amp}",
-          file=sys.stderr)
+        return 2, None
+    if dist.is_main:
+        write_options(out, opts)
+    say(f"data: {source.summary()}\ndevice: {device}, threads {torch.get_num_threads()}, amp {trainer.amp}")
+    if dist.enabled:
+        say(f"distributed: {dist.world_size} processes ({dist.backend}), batch {opts.batch_size} per process = "
+            f"{opts.batch_size * dist.world_size} crops a step; learning rates x{trainer.lr_mult:.3g} "
+            f"(lr_scaling {opts.lr_scaling})")
     step = trainer.fit(source, out)
     done = step >= opts.total_steps
-    print(f"{'finished' if done else 'paused'} at step {step}/{opts.total_steps}; checkpoints in {out}",
-          file=sys.stderr)
-    return 0
+    say(f"{'finished' if done else 'paused'} at step {step}/{opts.total_steps}; checkpoints in {out}")
+    return 0, trainer
 
 
 def _as_options(values: dict) -> dict:

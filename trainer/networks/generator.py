@@ -69,8 +69,12 @@ class UNetGenerator(nn.Module):
         decoder_norm: str = "batch",
         output_scale: float = 1.2,
         freeze_encoder_stages: int = 0,
+        freeze_norm: bool = False,
     ) -> None:
         super().__init__()
+        #: BatchNorm layers stay in eval mode while training (fine-tuning a model rebuilt from ONNX, whose
+        #: norms were folded into the convolutions: see trainer.onnx_import).
+        self.freeze_norm = freeze_norm
         if len(decoder_channels) not in (4, 5) or len(decoder_convs) != len(decoder_channels):
             raise ValueError(
                 "decoder_channels and decoder_convs need 5 entries (strides 16, 8, 4, 2, 1), or 4 to stop at "
@@ -129,6 +133,10 @@ class UNetGenerator(nn.Module):
         for stage in range(1, self.frozen_stages + 1):
             for module in self.encoder_stage_modules(stage):
                 module.eval()
+        if getattr(self, "freeze_norm", False):
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
         return self
 
     def encoder_parameters(self) -> list[nn.Parameter]:
