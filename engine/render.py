@@ -5,17 +5,17 @@ time.
 Where a 12 MP render's time went, and what this module does about it:
 
 * Nothing full-size is split: a* and b* are separate planes from the render-resolution array on (a few MB),
-  and each is resized on its own. Strength is applied to those small planes (resizing is linear), so at
-  full size there is no multiply either.
+  each resized on its own, then scaled in place.
 * The gamut cap is folded into the same strip pass and paid only where it can bite. For each 8-bit bin of
   L* the smallest boundary chroma over all hues is a lower bound of the true boundary, so one 8-bit lookup
   and one compare find the pixels whose chroma might leave sRGB; only those get the exact bilinear lookup
   in the boundary table and have their chroma reduced. In a typical photo at strength 1 that is a few
   percent of the pixels; when it is most of a strip, the strip takes the dense route instead.
-* L*, a*, b* are interleaved once (``cv2.merge``) for OpenCV's float Lab->RGB, the fastest conversion
-  available here: measured per megapixel on one core, it is 5.3 ms, of which 3.2 ms is the sRGB curve; a
-  lookup-table curve for 8-bit output built from OpenCV primitives (sqrt, an interpolated 256-entry
-  ``cv2.LUT``) needs nine passes and 5.6 ms, and a 65,536-entry table via numpy indexing 7.5 ms.
+* L*, a*, b* are interleaved once (``cv2.merge``) for OpenCV's float Lab->RGB, still the fastest route to
+  8-bit sRGB here: 6 ms per megapixel on one core, of which Lab->linear RGB is 2 ms. The sRGB curve is
+  what a lookup table could replace, but built from OpenCV/numpy primitives it costs more passes than it
+  saves: 11 ms with a 256-entry interpolated ``cv2.LUT``, 9 ms with a 65,536-entry numpy table
+  (``bench/bench_lab_to_srgb.py``).
 
 The result is identical to the dense float path except where float rounding differs in the last bit (an
 8-bit level at most, rarely): see tests/engine/test_render.py.
