@@ -41,7 +41,6 @@ _max_chroma_table = render.max_chroma_table
 _linear_rgb = render.linear_rgb
 
 allocator.keep_freed_memory()  # before the first photo: its big temporaries are then reused, not re-faulted
-render.build_tables_ahead()
 
 
 @dataclass(eq=False)  # compared by identity: == on numpy fields would be ambiguous anyway
@@ -227,6 +226,7 @@ def lightness_of(pixels: np.ndarray, cancel: CancelToken | None = None) -> np.nd
     """
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"pixels must be uint8 or uint16, got {pixels.dtype}")
+    render.build_tables_ahead()  # while this and the network run: ready by the time the render needs it
     height, width = pixels.shape[:2]
     table = _linearise_table(256 if pixels.dtype == np.uint8 else 65536)
     out = np.empty((height, width), np.float32)

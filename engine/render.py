@@ -185,22 +185,27 @@ def chroma_limit(lightness: np.ndarray, hue: np.ndarray) -> np.ndarray:
 
 
 _table_lock = threading.Lock()
+_start_lock = threading.Lock()
 _table: np.ndarray | None = None
+_build_started = False
 
 
 def build_tables_ahead() -> None:
-    """Build the boundary table on a background thread, so that no photo waits for it (~30 ms of CPU).
-
-    Called when the pipeline is imported: the table is ready long before a first photo is decoded and
-    through the network. A render that comes sooner simply waits for the build under way.
-    """
-    if _table is None:
-        threading.Thread(target=max_chroma_table, name="rechroma-gamut-table", daemon=True).start()
+    """Start building the boundary table on a background thread (once; ~25 ms of CPU), so that no photo
+    waits for it: called as a first photo's L* is computed, it is ready before that photo's network pass
+    ends (both release the GIL). Not at import: it would slow the import down. A render that comes
+    sooner waits for the build under way."""
+    global _build_started
+    with _start_lock:
+        if _table is None and not _build_started:
+            _build_started = True
+            threading.Thread(target=max_chroma_table, name="rechroma-gamut-table", daemon=True).start()
 
 
 def _forget_lock_in_child() -> None:
-    global _table_lock
-    _table_lock = threading.Lock()  # a fork taken mid-build must not inherit the held lock
+    global _table_lock, _start_lock, _build_started
+    # A fork taken mid-build must not inherit a held lock, nor wait for a thread it does not have.
+    _table_lock, _start_lock, _build_started = threading.Lock(), threading.Lock(), False
 
 
 if hasattr(os, "register_at_fork"):

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from trainer import report
 from trainer.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, open_source, train_loader
+from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, batch_ab, open_source, train_loader
 from trainer.losses import PerceptualLoss, d_loss, de00_loss, g_gan_loss, l1_loss
 from trainer.networks import PatchDiscriminator, UNetGenerator
 from trainer.options import Options, add_option_flags, option_differences, options_from_args
@@ -126,12 +126,14 @@ class Trainer:
         return torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One optimisation step on ``batch`` ({'l': [N,1,H,W], 'ab': [N,2,H,W]}); returns its losses."""
+        """One optimisation step on ``batch`` ({'l': [N,1,H,W]} and 'rgb': uint8 [N,3,H,W] or 'ab': [N,2,H,W]);
+        returns its losses."""
         o = self.opts
         self._mid_step = True  # a crash inside a step must not be saved as a consistent checkpoint
         nb = self.device.type == "cuda"
         lum = batch["l"].to(self.device, non_blocking=nb, memory_format=self.memory_format)
-        ab = batch["ab"].to(self.device, non_blocking=nb, memory_format=self.memory_format)
+        # A TrainCrops batch brings the crops' RGB: the ab target is computed here, on the training device.
+        ab = batch_ab(batch, self.device).contiguous(memory_format=self.memory_format)
         phase = self.phase()
         self._set_optimiser_params(self.step)
         out: dict[str, float] = {}
@@ -254,7 +256,7 @@ class Trainer:
         out.mkdir(parents=True, exist_ok=True)
         end = min(o.total_steps, until_step if until_step is not None else o.total_steps)
         self.data_summary = source.summary()
-        train = TrainCrops(source, o)
+        train = TrainCrops(source, o, target_on_device=self.device.type == "cuda")
         val = ValCrops(source, o.crop_size, o.val_limit)
         if len(val) == 0:
             tqdm.write("warning: no validation photos; best.pt will not be written")

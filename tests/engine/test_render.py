@@ -4,6 +4,10 @@ routes of the gamut cap, every OpenCV call within its size limits, and the bound
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -160,3 +164,21 @@ def test_the_lower_bound_is_below_every_lookup() -> None:
     bound = cv2.LUT(bins, render._boundary_lower_bound().astype(np.float32))
     assert (bound <= render.GAMUT_MARGIN * render.chroma_limit(lightness, hue)).all()
     assert bound.mean() > 10  # and it is not trivially zero: most pixels skip the lookup
+
+
+def test_boundary_table_is_built_ahead_by_the_first_photo_not_by_the_import() -> None:
+    """In a fresh interpreter: importing the pipeline builds nothing; a photo's L* starts the build."""
+    probe = (
+        "import threading, numpy as np\n"
+        "from engine import pipeline, render\n"
+        "assert render._table is None and not render._build_started\n"
+        "pipeline.lightness_of(np.zeros((8, 8), np.uint8))\n"
+        "assert render._build_started\n"
+        "table = render.max_chroma_table()\n"
+        "assert np.array_equal(table, render._build_max_chroma_table())\n"
+        "assert render.max_chroma_table() is table\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "ok", done.stderr
