@@ -7,6 +7,8 @@ the same constants and the same (exact CIE) formulas.
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -57,7 +59,35 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """CIE Lab to sRGB [0, 1], float32. OpenCV's inverse is exact to 0.02 of an 8-bit level; it clips to
     [0, 1], so callers that care about gamut (the engine) bring chroma into gamut before calling it."""
     lab = np.ascontiguousarray(lab, dtype=np.float32)
+    _wait_for_warm_up()
     return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+
+
+_warm_up_lock = threading.Lock()
+_warm_up: threading.Thread | None = None
+
+
+def warm_up_lab_conversion() -> None:
+    """Start OpenCV's one-off set-up of its Lab conversions on a background thread (once per process).
+
+    The first Lab conversion in a process builds OpenCV's tables: about 150 ms of CPU, which made every
+    first photo that much slower. OpenCV releases the GIL meanwhile, so started early (the pipeline does
+    it on import) it overlaps with loading the model and decoding the photo. OpenCV guards that set-up
+    with a plain flag, not a lock, so :func:`lab_to_rgb` waits for this thread rather than race it.
+    """
+    global _warm_up
+    with _warm_up_lock:
+        if _warm_up is None:
+            lab = np.zeros((1, 1, 3), np.float32)
+            _warm_up = threading.Thread(target=cv2.cvtColor, args=(lab, cv2.COLOR_Lab2RGB),
+                                        name="rechroma-lab-tables", daemon=True)
+            _warm_up.start()
+
+
+def _wait_for_warm_up() -> None:
+    thread = _warm_up
+    if thread is not None:
+        thread.join()  # at once when done; in a forked child, Python marks it done
 
 
 def srgb8_to_linear_table() -> np.ndarray:

@@ -4,7 +4,7 @@ The network runs at a small render size (512 px long side by default); its a*b* 
 with the photo's own full-resolution L*, so detail and tonality come from the original and only the colour
 comes from the model. Everything full-size is done in horizontal strips of about a megapixel with OpenCV
 (multithreaded) so that a 40 MP scan stays well within memory and a 12 MP photo renders in a fraction of
-a second.
+a second; the per-strip render itself (upsampling, strength, gamut cap, Lab -> sRGB) is engine.render.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ _max_chroma_table = render.max_chroma_table
 _linear_rgb = render.linear_rgb
 
 allocator.keep_freed_memory()  # before the first photo: its big temporaries are then reused, not re-faulted
+colour.warm_up_lab_conversion()  # OpenCV's Lab tables, built while the model loads and the photo decodes
 
 
 @dataclass(eq=False)  # compared by identity: == on numpy fields would be ambiguous anyway

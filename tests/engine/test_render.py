@@ -166,17 +166,21 @@ def test_the_lower_bound_is_below_every_lookup() -> None:
     assert bound.mean() > 10  # and it is not trivially zero: most pixels skip the lookup
 
 
-def test_boundary_table_is_built_ahead_by_the_first_photo_not_by_the_import() -> None:
-    """In a fresh interpreter: importing the pipeline builds nothing; a photo's L* starts the build."""
+def test_one_off_tables_are_built_ahead_of_the_first_render() -> None:
+    """In a fresh interpreter: importing the pipeline starts OpenCV's Lab set-up on a thread (GIL-free), and
+    builds no gamut table (that would slow the import); a photo's L* starts that build."""
     probe = (
         "import threading, numpy as np\n"
-        "from engine import pipeline, render\n"
+        "from engine import colour, pipeline, render\n"
+        "assert colour._warm_up is not None and colour._warm_up.name == 'rechroma-lab-tables'\n"
         "assert render._table is None and not render._build_started\n"
         "pipeline.lightness_of(np.zeros((8, 8), np.uint8))\n"
         "assert render._build_started\n"
         "table = render.max_chroma_table()\n"
         "assert np.array_equal(table, render._build_max_chroma_table())\n"
         "assert render.max_chroma_table() is table\n"
+        "grey = colour.lab_to_rgb(np.array([[[50.0, 0.0, 0.0]]], np.float32))\n"
+        "assert not colour._warm_up.is_alive() and abs(float(grey[0, 0, 0]) - 0.4663) < 1e-3\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
