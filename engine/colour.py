@@ -80,7 +80,7 @@ def warm_up_lab_conversion() -> None:
         if _warm_up is None:
             lab = np.zeros((1, 1, 3), np.float32)
             _warm_up = threading.Thread(target=cv2.cvtColor, args=(lab, cv2.COLOR_Lab2RGB),
-                                        name="rechroma-lab-tables", daemon=True)
+                                        name="rechroma-lab-tables")
             _warm_up.start()
 
 

@@ -199,7 +199,8 @@ def build_tables_ahead() -> None:
     with _start_lock:
         if _table is None and not _build_started:
             _build_started = True
-            threading.Thread(target=max_chroma_table, name="rechroma-gamut-table", daemon=True).start()
+            # Not a daemon: a thread killed mid-numpy at interpreter exit can abort the process.
+            threading.Thread(target=max_chroma_table, name="rechroma-gamut-table").start()
 
 
 def _forget_lock_in_child() -> None:

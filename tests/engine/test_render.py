@@ -186,3 +186,12 @@ def test_one_off_tables_are_built_ahead_of_the_first_render() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_process_may_exit_while_the_tables_are_still_being_built() -> None:
+    """Import and exit at once (a CLI's --help): the background set-up must not abort the interpreter."""
+    for code in ("import engine.pipeline",
+                 "import numpy as np\nfrom engine import pipeline\npipeline.lightness_of(np.zeros((4, 4), np.uint8))"):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 0, done.stderr
