@@ -4,7 +4,7 @@ The network runs at a small render size (512 px long side by default); its a*b* 
 with the photo's own full-resolution L*, so detail and tonality come from the original and only the colour
 comes from the model. Everything full-size is done in horizontal strips of about a megapixel with OpenCV
 (multithreaded) so that a 40 MP scan stays well within memory and a 12 MP photo renders in a fraction of
-a second.
+a second; the per-strip render itself (upsampling, strength, gamut cap, Lab -> sRGB) is engine.render.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine import __version__, colour
+from engine import __version__, allocator, colour, render
 from engine.cancel import CancelToken
 from engine.hint_mode import hinted_ab
 from engine.hints import AnyHint
@@ -34,21 +34,16 @@ STRIP_PIXELS = 1 << 20
 MAX_STRENGTH = 2.0
 #: Predictions up to this size (previews) keep the strength-independent part of a render between renders.
 CACHED_RENDER_PIXELS = 4_000_000
-#: Share of the sRGB boundary chroma used: bilinear interpolation in the boundary table can overshoot the
-#: true boundary by a hair, which OpenCV's conversion would then clip.
-_GAMUT_MARGIN = 0.995
-#: Largest tile side for cv2.remap, which refuses SHRT_MAX (32767) rows or columns.
-_REMAP_TILE = 32000
 #: CIE 1931 Y from linear sRGB (D65), the row OpenCV's own Lab conversion uses.
 _SRGB_TO_Y = np.array([[0.212671, 0.715160, 0.072169]], dtype=np.float32)
 _LAB_EPSILON = 216.0 / 24389.0  # CIE: below this Y the L* curve is linear
 _LAB_KAPPA = 24389.0 / 27.0
-#: D65 white and XYZ -> linear sRGB, as in OpenCV's Lab conversion.
-_WHITE_X, _WHITE_Z = 0.950456, 1.088754
-_XYZ_TO_LINEAR_SRGB = np.array(
-    [[3.240479, -1.53715, -0.498535], [-0.969256, 1.875991, 0.041556], [0.055648, -0.204043, 1.057311]],
-    dtype=np.float32,
-)
+#: The sRGB boundary maths live in engine.render; these names stay for callers and tests.
+_max_chroma_table = render.max_chroma_table
+_linear_rgb = render.linear_rgb
+
+allocator.keep_freed_memory()  # before the first photo: its big temporaries are then reused, not re-faulted
+colour.warm_up_lab_conversion()  # OpenCV's Lab tables, built while the model loads and the photo decodes
 
 
 @dataclass(eq=False)  # compared by identity: == on numpy fields would be ambiguous anyway
@@ -60,7 +55,7 @@ class Prediction:
     alpha: np.ndarray | None = None  #: H x W, dtype of the source pixels
     bit_depth: int = 8
     #: For small predictions (previews), the strength-independent part of a render, kept after the first.
-    _colour_cache: _ColourRows | None = field(default=None, init=False, repr=False, compare=False)
+    _colour_cache: render.ColourRows | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -80,41 +75,39 @@ class Prediction:
         if height * width <= CACHED_RENDER_PIXELS:
             cache = self._colour_cache
             if cache is None:
-                cache = self._colour_cache = self._colour_rows(self._ab_at_full_height(), 0, height)
+                a, b = self._ab_at_full_height()
+                cache = self._colour_cache = render.colour_rows(self.lightness, a, b, self._across())
                 _keep_few_caches(self)
 
             def cached(y0: int, y1: int) -> None:
-                _render_rows(self.lightness[y0:y1], cache.rows(y0, y1), strength, out[y0:y1])
+                render.render_cached_rows(self.lightness[y0:y1], cache.rows(y0, y1), strength, out[y0:y1])
 
             _in_strips(height, width, cached, whole_frame=True)
             return out
-        # Separable resize: the vertical pass here, over the narrow render-width array (a few MB even for a
+        # Separable resize: the vertical pass here, over the narrow render-width planes (a few MB even for a
         # 40 MP scan), the horizontal one per strip; with an unchanged row count that pass maps rows one to
         # one, so strips join without seams and equal one big cv2.resize.
-        tall = self._ab_at_full_height()
+        tall_a, tall_b = self._ab_at_full_height()
+        across = self._across()
 
         def strip(y0: int, y1: int) -> None:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            _render_rows(self.lightness[y0:y1], self._colour_rows(tall, y0, y1), strength, out[y0:y1])
+            render.render_strip(self.lightness[y0:y1], tall_a[y0:y1], tall_b[y0:y1], across, strength, out[y0:y1])
 
         _in_strips(height, width, strip)
         return out
 
-    def _ab_at_full_height(self) -> np.ndarray:
+    def _ab_at_full_height(self) -> tuple[np.ndarray, np.ndarray]:
+        """a* and b* planes at render width and the photo's height."""
         height = self.lightness.shape[0]
-        return cv2.resize(self.ab, (self.ab.shape[1], height), interpolation=_interpolation(self.ab.shape[0], height))
+        across = self.ab.shape[1]
+        down = _interpolation(self.ab.shape[0], height)
+        return tuple(cv2.resize(plane, (across, height), interpolation=down) for plane in render.split_planes(self.ab))
 
-    def _colour_rows(self, tall: np.ndarray, y0: int, y1: int) -> _ColourRows:
-        """a*b* at strength 1 for output rows y0..y1, and the strength each pixel's chroma may reach."""
-        width = self.lightness.shape[1]
-        ab = cv2.resize(tall[y0:y1], (width, y1 - y0), interpolation=_interpolation(self.ab.shape[1], width))
-        a, b = cv2.split(ab)
-        chroma, hue = cv2.cartToPolar(a, b, angleInDegrees=True)
-        limit = _chroma_limit(self.lightness[y0:y1], hue)
-        # cv2.divide gives 0 where chroma is 0: those pixels are grey at any strength anyway.
-        headroom = cv2.divide(limit, chroma, scale=_GAMUT_MARGIN)
-        return _ColourRows(a, b, headroom)
+    def _across(self) -> int:
+        """The interpolation of the horizontal resize, from render width to the photo's width."""
+        return _interpolation(self.ab.shape[1], self.lightness.shape[1])
 
     def preview(self, max_side: int) -> Prediction:
         """A copy downscaled to ``max_side`` long side (sharing ``ab``) for fast re-renders on a slider."""
@@ -126,16 +119,6 @@ class Prediction:
         lightness = cv2.resize(self.lightness, size, interpolation=cv2.INTER_AREA)
         alpha = None if self.alpha is None else cv2.resize(self.alpha, size, interpolation=cv2.INTER_AREA)
         return Prediction(lightness, self.ab, alpha, self.bit_depth)
-
-
-@dataclass
-class _ColourRows:
-    a: np.ndarray  #: a* at strength 1
-    b: np.ndarray  #: b* at strength 1
-    headroom: np.ndarray  #: the largest strength at which each pixel is still inside sRGB
-
-    def rows(self, y0: int, y1: int) -> _ColourRows:
-        return _ColourRows(self.a[y0:y1], self.b[y0:y1], self.headroom[y0:y1])
 
 
 #: Predictions holding a render cache (~12 bytes a pixel), newest last; only the last few keep theirs, so
@@ -152,13 +135,6 @@ def _keep_few_caches(owner: Prediction) -> None:
             oldest = _CACHE_OWNERS.popleft()()
             if oldest is not None and oldest is not owner:
                 oldest._colour_cache = None
-
-
-def _render_rows(lightness: np.ndarray, colour_rows: _ColourRows, strength: float, out: np.ndarray) -> None:
-    """Rows of the output: a*b* x min(strength, headroom), merged with L*, to sRGB integers."""
-    factor = np.minimum(colour_rows.headroom, np.float32(strength))
-    lab = cv2.merge([lightness, cv2.multiply(colour_rows.a, factor), cv2.multiply(colour_rows.b, factor)])
-    _to_integer(colour.lab_to_rgb(lab), out)
 
 
 def _in_strips(height: int, width: int, work: Callable[[int, int], None], *, whole_frame: bool = False) -> None:
@@ -284,6 +260,7 @@ def lightness_of(pixels: np.ndarray, cancel: CancelToken | None = None) -> np.nd
     """
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"pixels must be uint8 or uint16, got {pixels.dtype}")
+    render.build_tables_ahead()  # while this and the network run: ready by the time the render needs it
     height, width = pixels.shape[:2]
     table = _linearise_table(256 if pixels.dtype == np.uint8 else 65536)
     out = np.empty((height, width), np.float32)
@@ -313,76 +290,6 @@ def _luminance_to_lightness(y: np.ndarray, out: np.ndarray) -> None:
 def _interpolation(src: int, dst: int) -> int:
     """Bilinear when enlarging, area averaging when shrinking (no aliasing in the colours of small photos)."""
     return cv2.INTER_AREA if dst < src else cv2.INTER_LINEAR
-
-
-def _chroma_limit(lightness: np.ndarray, hue: np.ndarray) -> np.ndarray:
-    """Largest in-sRGB chroma at each pixel's L* and hue (degrees): a bilinear lookup in the boundary table.
-
-    The table's steps are 1 L* x 1 degree, so L* and hue are directly its row and column coordinates.
-    cv2.remap takes fewer than 32767 (SHRT_MAX) rows and columns per call, hence the tiles for very wide
-    and very tall photos (a 30 x 40,000 strip is one render strip, and all of it on a cached preview).
-    """
-    table = _max_chroma_table()
-    limit = np.empty_like(lightness)
-    height, width = lightness.shape
-    for y0 in range(0, height, _REMAP_TILE):
-        y1 = y0 + _REMAP_TILE
-        for x0 in range(0, width, _REMAP_TILE):
-            x1 = x0 + _REMAP_TILE
-            limit[y0:y1, x0:x1] = cv2.remap(table, hue[y0:y1, x0:x1], lightness[y0:y1, x0:x1], cv2.INTER_LINEAR,
-                                            borderMode=cv2.BORDER_REPLICATE)
-    return limit
-
-
-@lru_cache(maxsize=1)
-def _max_chroma_table() -> np.ndarray:
-    """Largest chroma inside sRGB for L* = 0, 1, ..., 100 (rows) x hue = 0, 1, ..., 360 degrees (columns).
-
-    Found by bisection on the exact, unclipped Lab -> linear sRGB maths for all grid points at once
-    (about 50 ms, once per process; :func:`colorize` builds it so no slider render has to).
-    """
-    grid_l, grid_h = np.meshgrid(np.arange(101.0), np.radians(np.arange(361.0)), indexing="ij")
-    directions = np.stack([grid_l.ravel(), np.cos(grid_h).ravel(), np.sin(grid_h).ravel()], axis=1)
-    low = np.zeros(len(directions))
-    high = np.full(len(directions), 200.0)
-    for _ in range(20):
-        mid = (low + high) / 2
-        linear = _linear_rgb(directions, mid)
-        fits = ((linear >= 0.0) & (linear <= 1.0)).all(axis=1)
-        low = np.where(fits, mid, low)
-        high = np.where(fits, high, mid)
-    return low.reshape(grid_l.shape).astype(np.float32)
-
-
-def _inverse_lab_f(f: np.ndarray) -> np.ndarray:
-    """CIE f^-1: cube above 6/29, linear below."""
-    return np.where(f > 6.0 / 29.0, f**3, 3.0 * (6.0 / 29.0) ** 2 * (f - 4.0 / 29.0)).astype(np.float32)
-
-
-def _linear_rgb(lab: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """Unclipped linear sRGB (k x 3) of k Lab pixels with a*b* scaled by ``chroma`` (same D65 maths as OpenCV)."""
-    fy = (lab[:, 0] + 16.0) / 116.0
-    xyz = np.stack(
-        [
-            _WHITE_X * _inverse_lab_f(fy + lab[:, 1] * chroma / 500.0),
-            _inverse_lab_f(fy),
-            _WHITE_Z * _inverse_lab_f(fy - lab[:, 2] * chroma / 200.0),
-        ],
-        axis=1,
-    )
-    return xyz @ _XYZ_TO_LINEAR_SRGB.T
-
-
-def _to_integer(rgb: np.ndarray, out: np.ndarray) -> None:
-    """[0, 1] float -> uint8/uint16 with rounding, written into the preallocated output rows."""
-    if out.dtype == np.uint8:
-        # OpenCV's Lab->RGB already saturates to [0, 1], so convertScaleAbs's abs() never sees a negative.
-        cv2.convertScaleAbs(rgb, dst=out, alpha=255.0)
-    else:
-        np.clip(rgb, 0.0, 1.0, out=rgb)
-        rgb *= np.float32(65535.0)
-        rgb += np.float32(0.5)
-        out[...] = rgb.astype(np.uint16)
 
 
 def provenance(generator: Generator) -> str:

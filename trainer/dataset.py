@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine import colour
 from trainer.degrade import Degrader
+from trainer.torch_colour import ab_target
 
 PACK_KEYS = ("jpeg", "offsets", "split", "people", "weight", "source", "name")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -161,6 +162,16 @@ def rgb_to_pair(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lab[..., 0], colour.normalize_ab(lab[..., 1:])
 
 
+def to_train_tensors(lightness: np.ndarray, rgb: np.ndarray) -> dict[str, torch.Tensor]:
+    """The network input and the crop itself: its a*b* target is computed on the training device from the
+    uint8 RGB (trainer.torch_colour.ab_target), which keeps the workers' numpy Lab conversion off the data
+    path and ships 3 bytes a pixel instead of 8."""
+    return {
+        "l": torch.from_numpy(np.ascontiguousarray(colour.normalize_l(lightness)[None])),
+        "rgb": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))),
+    }
+
+
 def to_tensors(lightness: np.ndarray, ab_norm: np.ndarray) -> dict[str, torch.Tensor]:
     return {
         "l": torch.from_numpy(np.ascontiguousarray(colour.normalize_l(lightness)[None])),
@@ -200,15 +211,22 @@ def centre_crop(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 class TrainCrops(Dataset):
-    """Item ``(k, seed)`` -> augmented crop of the k-th training photo: degraded L, clean ab target."""
+    """Item ``(k, seed)`` -> augmented crop of the k-th training photo: degraded L, and the clean crop's uint8
+    RGB (``"rgb"``), from which :func:`batch_ab` makes the ab target on the training device.
 
-    def __init__(self, source: PhotoSource, opts, degrader: Degrader | None = None) -> None:
+    With ``target_on_device=False`` (CPU training, where the workers run beside the training step rather
+    than feed a GPU) the workers compute the ab target (``"ab"``) themselves, in numpy.
+    """
+
+    def __init__(self, source: PhotoSource, opts, degrader: Degrader | None = None, *,
+                 target_on_device: bool = True) -> None:
         self.source = source
         self.photos = source.indices(TRAIN)
         if len(self.photos) == 0:
             raise DataError(f"{source.origin}: no training photos")
         self.opts = opts
         self.degrader = degrader if degrader is not None else Degrader.from_options(opts)
+        self.target_on_device = target_on_device
         self._warned: set[int] = set()
 
     def __len__(self) -> int:
@@ -236,9 +254,11 @@ class TrainCrops(Dataset):
         crop = random_crop(
             self.load_photo(k), o.crop_size, rng, o.crop_min_fraction, o.crop_max_fraction, o.hflip
         )
+        if self.target_on_device:
+            lightness = colour.rgb8_to_lightness(crop)
+            return to_train_tensors(self.degrader(lightness / 100.0, rng) * 100.0, crop)
         lightness, ab_norm = rgb_to_pair(crop)
-        degraded = self.degrader(lightness / 100.0, rng) * 100.0
-        return to_tensors(degraded, ab_norm)
+        return to_tensors(self.degrader(lightness / 100.0, rng) * 100.0, ab_norm)
 
 
 class ValCrops(Dataset):
@@ -260,6 +280,14 @@ class ValCrops(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         return to_tensors(*rgb_to_pair(self.crops[k]))
+
+
+def batch_ab(batch: dict[str, torch.Tensor], device: torch.device | str | None = None) -> torch.Tensor:
+    """The normalised ab target [N, 2, H, W] of a batch, on ``device``: a :class:`TrainCrops` batch carries
+    the crops' uint8 RGB and gets its target converted there; a batch may also carry ``"ab"`` ready-made."""
+    if "ab" in batch:
+        return batch["ab"].to(device)
+    return ab_target(batch["rgb"].to(device, non_blocking=True))
 
 
 class WeightedStepBatchSampler(Sampler[list[tuple[int, int]]]):

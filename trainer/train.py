@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from trainer import distributed, finetune, report
 from trainer.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, open_source, train_loader
+from trainer.dataset import DataError, PhotoSource, TrainCrops, ValCrops, batch_ab, open_source, train_loader
 from trainer.distributed import SINGLE, DistInfo, ShardedStepBatchSampler
 from trainer.losses import PerceptualLoss, d_loss, de00_loss, g_gan_loss, l1_loss
 from trainer.networks import PatchDiscriminator, UNetGenerator
@@ -154,12 +154,14 @@ class Trainer:
         return torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One optimisation step on ``batch`` ({'l': [N,1,H,W], 'ab': [N,2,H,W]}); returns its losses."""
+        """One optimisation step on ``batch`` ({'l': [N,1,H,W]} and 'rgb': uint8 [N,3,H,W] or 'ab': [N,2,H,W]);
+        returns its losses."""
         o = self.opts
         self._mid_step = True  # a crash inside a step must not be saved as a consistent checkpoint
         nb = self.device.type == "cuda"
         lum = batch["l"].to(self.device, non_blocking=nb, memory_format=self.memory_format)
-        ab = batch["ab"].to(self.device, non_blocking=nb, memory_format=self.memory_format)
+        # A TrainCrops batch brings the crops' RGB: the ab target is computed here, on the training device.
+        ab = batch_ab(batch, self.device).contiguous(memory_format=self.memory_format)
         phase = self.phase()
         self._set_optimiser_params(self.step)
         out: dict[str, float] = {}
@@ -285,7 +287,7 @@ class Trainer:
         o, main = self.opts, self.dist.is_main
         end = min(o.total_steps, until_step if until_step is not None else o.total_steps)
         self.data_summary = source.summary()
-        train = TrainCrops(source, o)
+        train = TrainCrops(source, o, target_on_device=self.device.type == "cuda")
         val = ValCrops(source, o.crop_size, o.val_limit) if main else None
         if main:
             out.mkdir(parents=True, exist_ok=True)
