@@ -103,7 +103,7 @@ def _scale_chroma(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, strength:
         sub_l = np.ascontiguousarray(lightness).reshape(-1)[where]
         hue = cv2.phase(sub_a, sub_b, angleInDegrees=True).reshape(1, -1)
         limit = chroma_limit(sub_l.reshape(1, -1), hue).reshape(-1)
-        # The same float32 operations as cv2.divide(limit, chroma, scale=GAMUT_MARGIN) in _headroom.
+        # The same float32 operations as _headroom's.
         factor = np.minimum(limit * np.float32(GAMUT_MARGIN) / np.sqrt(squared.reshape(-1)[where]), strength)
     np.multiply(a, strength, out=a)
     np.multiply(b, strength, out=b)
@@ -123,7 +123,12 @@ def _squared_chroma(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _headroom(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, squared: np.ndarray) -> np.ndarray:
     """The largest strength at which each pixel is still inside sRGB (0 where the chroma is 0)."""
     hue = cv2.phase(a, b, angleInDegrees=True)
-    return cv2.divide(chroma_limit(lightness, hue), np.sqrt(squared), scale=GAMUT_MARGIN)
+    chroma = np.sqrt(squared)
+    # Not cv2.divide: OpenCV 5 gives NaN for 0/0 (no colour at L* 0 or 100, where the limit is 0 too), and a
+    # NaN factor turned black pixels white at every strength, 0 included.
+    headroom = np.zeros_like(chroma)
+    np.divide(chroma_limit(lightness, hue) * np.float32(GAMUT_MARGIN), chroma, out=headroom, where=chroma > 0)
+    return headroom
 
 
 @dataclass
