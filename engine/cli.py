@@ -42,6 +42,7 @@ from engine.model import CUDA, DEVICES, DeviceError, Generator, NoModelError, av
 from engine.naming import NamePlanner, normalise_format, output_path
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
+from engine.photo_io_quiet import speaking
 from engine.pipeline import MAX_STRENGTH, colorize_file
 from engine.sidecar import hints_for_photo
 
@@ -334,8 +335,9 @@ def _run_batch(todo: list[Job], generator: Generator, args: argparse.Namespace, 
             if job.status == "failed":
                 say(f"error: {job.src}: {job.error}", err=True)
             if job.status != "cancelled":
-                bar.set_postfix_str(job.src.name, refresh=False)
-                bar.update(1)
+                with speaking():  # not while a JPEG decode has the terminal silenced
+                    bar.set_postfix_str(job.src.name, refresh=False)
+                    bar.update(1)
 
         return run_in_order(
             todo, lambda job: _run_job(job, generator, args, cancel), workers=workers, cancel=cancel,
@@ -347,10 +349,11 @@ def _say(message: str, *, err: bool = False) -> None:
     """Print a line; through tqdm once a progress bar may be on screen, so the line does not tear it."""
     stream = sys.stderr if err else sys.stdout
     progress = sys.modules.get("tqdm")
-    if progress is not None:
-        progress.tqdm.write(message, file=stream)
-    else:
-        print(message, file=stream, flush=True)
+    with speaking():  # not while a JPEG decode has the terminal silenced (engine.photo_io_quiet)
+        if progress is not None:
+            progress.tqdm.write(message, file=stream)
+        else:
+            print(message, file=stream, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,7 @@ from engine.photo_io_meta import (
     png_pixel_chunks,
     read_exif,
 )
+from engine.photo_io_quiet import silenced
 from engine.photo_io_tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
 from engine.photo_io_write import OUTPUT_FORMATS, encode, output_format, to_uint8, write_file
 
@@ -82,6 +83,8 @@ Image.MAX_IMAGE_PIXELS = None
 
 _PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC: the last 8 bytes of a complete PNG
 _JPEG_END = b"\xff\xd9"  # the EOI marker: the last 2 bytes of a complete JPEG
+#: libjpeg-turbo writes RGB straight away (OpenCV >= 4.10), saving a BGR->RGB pass; EXIF orientation is ours.
+_JPEG_RGB = (cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION) if hasattr(cv2, "IMREAD_COLOR_RGB") else 0
 _GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 
@@ -334,7 +337,15 @@ def _decode_opencv(path: Path, im: Image.Image) -> _Decoded | None:
             return None
         orientation, exif = read_exif(im)
     profile = icc_profile(im.info.get("icc_profile"))
-    arr = cv2.imdecode(png_pixel_chunks(data) if im.format == "PNG" else data, cv2.IMREAD_UNCHANGED)
+    if im.format == "PNG":
+        arr = cv2.imdecode(png_pixel_chunks(data), cv2.IMREAD_UNCHANGED)
+    elif im.format == "TIFF":
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    else:
+        with silenced():  # libjpeg's warnings about damaged data would reach the terminal (photo_io_quiet)
+            arr = cv2.imdecode(data, _JPEG_RGB if im.mode == "RGB" and _JPEG_RGB else cv2.IMREAD_UNCHANGED)
+        if arr is not None and arr.ndim == 3 and _JPEG_RGB:
+            return _Decoded(to_srgb(arr, profile), None, orientation, exif)  # RGB already: no BGR swap
     if arr is None or arr.dtype not in (np.uint8, np.uint16):
         return None
     alpha = None

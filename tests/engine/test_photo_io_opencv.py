@@ -4,6 +4,8 @@ for the pipeline, and files OpenCV would half-decode still go to Pillow."""
 from __future__ import annotations
 
 import io
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from standin_model import make_scene, to_grey
 from engine.model import Generator
 from engine.photo_io import PhotoError, read_photo, write_photo
 from engine.photo_io_meta import jpeg_with_metadata, srgb_icc
+from engine.photo_io_quiet import silenced, speaking
 from engine.pipeline import colorize_file
 
 TAG_MAKE, TAG_ORIENTATION, TAG_SOFTWARE = 271, 274, 305
@@ -130,3 +133,37 @@ def test_jpeg_with_data_after_the_image_still_decodes(tmp_path: Path) -> None:
     reference = pillow_pixels(path)
     path.write_bytes(path.read_bytes() + b"vendor trailer\x00\x01")
     assert levels_apart(read_photo(path).pixels, reference) <= 1
+
+
+def test_damaged_jpeg_decodes_without_libjpeg_noise(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    path = tmp_path / "junk.jpg"
+    Image.fromarray(make_scene(60, 80, seed=20)).save(path, quality=90)
+    data = path.read_bytes()
+    path.write_bytes(data[:-2] + b"\x13" * 101 + data[-2:])  # libjpeg: "101 extraneous bytes before marker"
+    assert read_photo(path).size == (80, 60)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_line_said_during_a_silenced_decode_is_not_lost(capfd: pytest.CaptureFixture) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def decode() -> None:
+        with silenced():
+            entered.set()
+            release.wait(30)
+
+    def say() -> None:
+        with speaking():
+            os.write(2, b"error: seen\n")
+
+    decoder = threading.Thread(target=decode)
+    decoder.start()
+    assert entered.wait(30)
+    speaker = threading.Thread(target=say)
+    speaker.start()
+    speaker.join(0.2)
+    assert speaker.is_alive()  # it waits for the terminal to be given back
+    release.set()
+    decoder.join()
+    speaker.join()
+    assert capfd.readouterr().err == "error: seen\n"
