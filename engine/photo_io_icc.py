@@ -24,10 +24,11 @@ _ROWS_PER_STRIP = 512
 
 
 def to_srgb(arr: np.ndarray, profile: ImageCms.ImageCmsProfile | None) -> np.ndarray:
-    """H×W grey or H×W×3 RGB (uint8/uint16) in ``profile`` -> H×W×3 sRGB of the same dtype.
+    """H×W grey or H×W×3 RGB (uint8/uint16) in ``profile`` -> sRGB of the same dtype.
 
     Without a profile (or with one that does not fit the pixels, such as an RGB profile on grey pixels)
-    the values are taken to be sRGB already and only grey is expanded to RGB.
+    the values are taken to be sRGB already and returned as they are: grey stays H×W (a third of the
+    memory, and L* needs no RGB expansion); a grey profile gives H×W×3 sRGB.
     """
     try:
         if profile is not None:
@@ -39,7 +40,7 @@ def to_srgb(arr: np.ndarray, profile: ImageCms.ImageCmsProfile | None) -> np.nda
                 return _apply_lut_3d(arr, _rgb_lut(profile))
     except ImageCms.PyCMSError:
         pass
-    return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB) if arr.ndim == 2 else arr
+    return arr
 
 
 def _space(profile: ImageCms.ImageCmsProfile) -> str:

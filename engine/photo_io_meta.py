@@ -13,7 +13,6 @@ import zlib
 
 import cv2
 import numpy as np
-import tifffile
 from PIL import Image, ImageCms, TiffImagePlugin
 
 from engine import __version__
@@ -126,6 +125,42 @@ def exif_without_makernote(exif: Image.Exif) -> Image.Exif:
     if TAG_EXIF_IFD in exif:
         exif.get_ifd(TAG_EXIF_IFD).pop(0x927C, None)
     return exif
+
+
+#: Payload bytes one JPEG marker segment can hold (its 16-bit length counts itself); Pillow's limit too.
+JPEG_SEGMENT_MAX = 65533
+_ICC_MARKER = b"ICC_PROFILE\x00"
+
+
+def jpeg_with_metadata(jpeg: bytes | memoryview, exif: bytes | None, icc: bytes | None) -> bytes:
+    """An encoded JPEG with an APP1 Exif segment (``exif`` as Exif.tobytes() gives it, "Exif\\0\\0" first)
+    and the ICC profile in APP2 segments, placed after SOI and the JFIF APP0 as Pillow places them.
+
+    Raises ValueError("EXIF data is too long") when the EXIF does not fit one segment, as Pillow does.
+    """
+    jpeg = bytes(jpeg)
+    if jpeg[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG stream")
+    at = 2
+    if jpeg[2:4] == b"\xff\xe0":  # JFIF APP0
+        at = 4 + struct.unpack(">H", jpeg[4:6])[0]
+    segments = []
+    if exif:
+        if len(exif) > JPEG_SEGMENT_MAX:
+            raise ValueError("EXIF data is too long")
+        segments.append(_segment(0xE1, exif))
+    if icc:
+        room = JPEG_SEGMENT_MAX - len(_ICC_MARKER) - 2  # marker name, sequence number, count
+        parts = [icc[i : i + room] for i in range(0, len(icc), room)]
+        if len(parts) > 255:
+            raise ValueError("ICC profile is too large for a JPEG")
+        for number, part in enumerate(parts, 1):
+            segments.append(_segment(0xE2, _ICC_MARKER + bytes((number, len(parts))) + part))
+    return b"".join([jpeg[:at], *segments, jpeg[at:]])
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
 @functools.lru_cache(maxsize=1)
@@ -280,6 +315,8 @@ def link_tiff_sub_ifds(tiff: bytes, exif: Image.Exif) -> bytes:
     sub = _sub_ifds(exif)
     if not sub:
         return tiff
+    import tifffile  # noqa: PLC0415 - lazily: only TIFF output needs it
+
     with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
         byteorder = tif.byteorder
         pointers = {tag: tif.pages[0].tags[_PLACEHOLDER[tag]].valueoffset for tag in sub}

@@ -9,19 +9,20 @@ float values outside 0..1 without such tags are refused with their range rather 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import tifffile
 
 from engine.photo_io_errors import PhotoError
+
+if TYPE_CHECKING:
+    import tifffile
 
 _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _TAG_ORIENTATION = 274
 _TAG_SMIN = 340
 _TAG_SMAX = 341
 _TAG_ICC = 34675
-_PHOTOMETRIC = tifffile.PHOTOMETRIC
 _EXTRASAMPLE_ALPHA = (1, 2)  # associated and unassociated alpha
 
 
@@ -47,6 +48,9 @@ def read_deep_tiff(path: Path, max_pixels: int) -> DeepTiff | None:
     None also for a contiguous unsigned grey or RGB page compressed in a way tifffile cannot decode
     without extra codecs (LZW): the OpenCV and Pillow readers handle those correctly. Raises PhotoError.
     """
+    import tifffile  # noqa: PLC0415 - lazily: 12 ms of start-up that only a TIFF needs
+
+    photometric_kind = tifffile.PHOTOMETRIC
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
         bits, kind = page.bitspersample, page.dtype.kind if page.dtype is not None else "?"
@@ -56,7 +60,7 @@ def read_deep_tiff(path: Path, max_pixels: int) -> DeepTiff | None:
         if width * height > max_pixels:
             raise PhotoError(too_large(width, height, max_pixels), path)
         photometric = page.photometric
-        if photometric not in (_PHOTOMETRIC.MINISBLACK, _PHOTOMETRIC.MINISWHITE, _PHOTOMETRIC.RGB):
+        if photometric not in (photometric_kind.MINISBLACK, photometric_kind.MINISWHITE, photometric_kind.RGB):
             raise PhotoError(f"unsupported TIFF colour space: {bits}-bit {_name(photometric)}", path)
         if kind not in "uif":
             raise PhotoError(f"unsupported TIFF sample format: {page.dtype}", path)
@@ -70,10 +74,10 @@ def read_deep_tiff(path: Path, max_pixels: int) -> DeepTiff | None:
             data = np.moveaxis(data, page.axes.index("S"), -1)
         data = data.reshape(height, width, -1)
         values = _to_uint16(data, page, path)
-        colours = 3 if photometric == _PHOTOMETRIC.RGB else 1
+        colours = 3 if photometric == photometric_kind.RGB else 1
         if values.shape[2] < colours:
             raise PhotoError(f"TIFF has {values.shape[2]} samples per pixel, too few for {_name(photometric)}", path)
-        if photometric == _PHOTOMETRIC.MINISWHITE:
+        if photometric == photometric_kind.MINISWHITE:
             values[..., :colours] = 65535 - values[..., :colours]
         alpha = None
         extra = tuple(page.extrasamples or ())

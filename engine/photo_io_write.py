@@ -2,8 +2,10 @@
 
 Encoders were chosen by measurement on a 12 MP photo (see the engine report): OpenCV's PNG encoder with
 zlib level 1, Z_RLE and the "up" filter is the fastest lossless path and the only one for 16-bit RGB, with
-the metadata chunks spliced in; Pillow writes JPEG/WebP with EXIF+ICC in one call; tifffile writes 8/16-bit TIFF
-with deflate + predictor faster than Pillow or OpenCV.
+the metadata chunks spliced in; OpenCV also writes JPEG (the same libjpeg-turbo, settings and output as
+Pillow's, without Pillow's copy that widens RGB to 4 bytes a pixel), with EXIF and ICC spliced in; Pillow
+writes WebP with EXIF+ICC in one call; tifffile writes 8/16-bit TIFF with deflate + predictor faster than
+Pillow or OpenCV. tifffile is imported only when a TIFF is written (start-up time).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import tifffile
 from PIL import Image
 
 from engine.atomic_file import TEMP_MARKER as TEMP_MARKER  # re-exported: tests look for leftovers by it
@@ -24,6 +25,7 @@ from engine.photo_io_meta import (
     SOFTWARE,
     exif_without_makernote,
     insert_png_chunks,
+    jpeg_with_metadata,
     link_tiff_sub_ifds,
     output_exif,
     png_metadata_chunks,
@@ -105,6 +107,8 @@ def encode(
         return insert_png_chunks(buf.tobytes(), png_metadata_chunks(meta, icc, description))
     if fmt == "tif":
         data = pixels if alpha is None else np.dstack([pixels, alpha])
+        import tifffile  # noqa: PLC0415 - lazily: only TIFF output needs it
+
         out = io.BytesIO()
         tifffile.imwrite(
             out,
@@ -121,15 +125,28 @@ def encode(
         )
         return link_tiff_sub_ifds(out.getvalue(), meta)
     if fmt == "jpg":
-        im = Image.fromarray(to_uint8(pixels), "RGB")
-        options = {"quality": int(quality), "subsampling": 2, "optimize": False, "icc_profile": icc}
-        return _pillow_bytes(im, "JPEG", meta, options)
+        return _jpeg_bytes(to_uint8(pixels), int(quality), meta, icc)
     if fmt == "webp":
         rgb = to_uint8(pixels)
         im = Image.fromarray(rgb if alpha is None else np.dstack([rgb, to_uint8(alpha)]))
         options = {"quality": int(quality), "method": WEBP_METHOD, "icc_profile": icc}
         return _pillow_bytes(im, "WEBP", meta, options)
     raise PhotoError(f"unsupported output format {fmt!r}")
+
+
+def _jpeg_bytes(rgb: np.ndarray, quality: int, exif: Image.Exif, icc: bytes) -> bytes:
+    """Baseline JPEG, 4:2:0, not optimised: what Pillow wrote with subsampling=2, optimize=False."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 0,
+              cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise PhotoError("could not encode JPEG")
+    try:
+        return jpeg_with_metadata(buf.data, exif.tobytes(), icc)
+    except ValueError as e:  # the EXIF does not fit the JPEG's 64 KB APP1 segment
+        if "exif" not in str(e).lower():
+            raise
+        return jpeg_with_metadata(buf.data, exif_without_makernote(exif).tobytes(), icc)
 
 
 def _pillow_bytes(im: Image.Image, fmt: str, exif: Image.Exif, options: dict) -> bytes:

@@ -324,7 +324,7 @@ def colorize_file(
         raise PhotoExistsError("output file already exists", dst)
     if not 0.0 <= strength <= MAX_STRENGTH:
         raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {strength}")
-    photo = read_photo(src)
+    photo = read_photo(src, grey=True)  # a grey photo stays H×W: lightness_of reads it as it is
     if cancel is not None:
         cancel.raise_if_cancelled()
     prediction = colorize(photo, generator, hints=hints, render_size=render_size, cancel=cancel)
