@@ -272,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
                                              new_label: Generator(export, device="cpu")},
                                 sheet=sheet, progress=False)
     table = evaluate.markdown_table(results, f"{folder.name}: val split")
+    table += "\n" + verdict(results, base_label, new_label) + "\n"
     card = export.with_suffix(".md")
     card.write_text(model_card(name, export, base, base_contract, folder, survey, len(val_photos), opts, state,
                                train_minutes, str(device), table, sheet), encoding="utf-8")
@@ -279,6 +280,22 @@ def run(args: argparse.Namespace) -> int:
     say(f"model card: {card}\nuse it: rechroma-cli --model {export} PHOTOS...  (or copy both files into the "
         "folder RECHROMA_MODELS_DIR names)")
     return 0
+
+
+def verdict(results: dict[str, list[dict]], base_label: str, new_label: str) -> str:
+    """One plain sentence on whether to use the fine-tuned model: the val table can say it got worse."""
+    from trainer import evaluate
+
+    if not results.get(new_label):
+        return "**Verdict:** no val photo could be evaluated; judge the model on your own photos."
+    base_de = evaluate.summarise(results[base_label])["de00"]
+    new_de = evaluate.summarise(results[new_label])["de00"]
+    if new_de < base_de:
+        return (f"**Verdict:** the fine-tuned model is better on this folder's val photos "
+                f"(ΔE00 {new_de:.2f} against the base model's {base_de:.2f}).")
+    return (f"**Verdict:** the fine-tuned model is NOT better than the base model on this folder's val photos "
+            f"(ΔE00 {new_de:.2f} against {base_de:.2f}): keep using the base model, or train longer, with more "
+            "photos, or with the base model's own crop size.")
 
 
 def model_card(name: str, export: Path, base: Path, base_contract, folder: Path, survey: Survey, n_val: int,

@@ -116,3 +116,13 @@ def test_finetune_exports_a_new_model_with_the_base_contract_and_a_card(
     # A second fine-tune never replaces the first model.
     assert train.main(args) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_the_verdict_says_plainly_when_the_fine_tune_is_worse() -> None:
+    def rows(de00: float) -> list[dict]:
+        return [{"de00": de00, "psnr": 25.0, "ssim": 0.9, "cf_pred": 20.0, "cf_true": 30.0}] * 3
+
+    worse = finetune.verdict({"grey": rows(10.0), "base": rows(6.0), "new": rows(6.8)}, "base", "new")
+    better = finetune.verdict({"grey": rows(10.0), "base": rows(6.0), "new": rows(5.5)}, "base", "new")
+    assert "NOT better" in worse and "6.80" in worse and "keep using the base model" in worse
+    assert "is better" in better and "NOT" not in better
