@@ -151,7 +151,16 @@ class BatchController(QObject):
     _runHint = Signal(object)
     _prepareHints = Signal(object)
 
-    def __init__(self, store: QueueStore, *, threads: int | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: QueueStore,
+        *,
+        threads: int | None = None,
+        worker: EngineWorker | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """``worker`` runs the jobs on the engine thread (default: an :class:`EngineWorker` on ``store``);
+        tests pass a stand-in with the same signals and slots to drive the controller without a model."""
         super().__init__(parent)
         self.store = store
         self.model = QueueModel(self)
@@ -178,7 +187,7 @@ class BatchController(QObject):
         self._hint_generation = 0
         self._latest_hint: dict[str, int] = {}
 
-        self.worker = EngineWorker(store, threads)
+        self.worker = worker if worker is not None else EngineWorker(store, threads)
         self.thread = QThread(self)
         self.thread.setObjectName("rechroma-engine")
         self.worker.moveToThread(self.thread)

@@ -71,13 +71,20 @@ class MainWindow(QMainWindow):
         model_path: Path | None = None,
         *,
         threads: int | None = None,
+        controller: BatchController | None = None,
     ) -> None:
+        """``controller`` drives the queue (default: a :class:`BatchController` on ``store``, or on the
+        user's data folder); when one is given, ``store`` and ``threads`` are its business."""
         super().__init__()
         self.setWindowTitle("Rechroma")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
-        self.controller = BatchController(store or QueueStore(default_data_dir()), threads=threads, parent=self)
+        if controller is None:
+            controller = BatchController(store or QueueStore(default_data_dir()), threads=threads, parent=self)
+        else:
+            controller.setParent(self)
+        self.controller = controller
         self.controller.default_render_size = self.settings.render_size
         self.actions = create_actions(self)
         self.selected_id: str | None = None
