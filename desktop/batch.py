@@ -217,7 +217,7 @@ class BatchController(QObject):
         self.model.changed.connect(self._save_timer.start)
         self.model.thumbnailWanted.connect(self._request_thumbnail)
         #: Writes each photo's hints to its sidecar file shortly after the last change.
-        self.sidecars = SidecarSync(self.store.folder / "hints", self)
+        self.sidecars = SidecarSync(self.store.hints_dir, self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -565,7 +565,7 @@ class BatchController(QObject):
     def _finish(self, item_id: str, state: str) -> None:
         self._current = None
         if self.model.item(item_id) is None:  # removed while it ran: drop whatever it had cached
-            (self.store.predictions_dir / f"{item_id}.npy").unlink(missing_ok=True)
+            self.store.discard_prediction(item_id)
         self.save_now(only=item_id)  # a finished photo is on disk before anything else happens
         if self.model.has_changes():
             self._save_timer.start()
@@ -585,8 +585,7 @@ class BatchController(QObject):
             item.state, item.error, item.output = State.DONE, "", None
             item.ab_file = result.ab_file
             item.width, item.height = result.size
-            item.source_stamp = result.source_stamp
-            item._file_bytes = result.source_stamp[1]
+            item.set_source_stamp(result.source_stamp)
             item.seconds = result.seconds
             self.model.update(item)
             self._durations.append(result.seconds)

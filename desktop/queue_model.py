@@ -87,6 +87,11 @@ class QueueItem:
                 return None
         return self._file_bytes
 
+    def set_source_stamp(self, stamp: tuple[int, int]) -> None:
+        """Record the source as it was colorized; its size is the file's size, so no stat on repaint."""
+        self.source_stamp = stamp
+        self._file_bytes = stamp[1]
+
     def wanted_thumbnail(self) -> tuple:
         """The thumbnail this item should show now: its colour result once done, else the original."""
         if self.state == State.DONE and self.ab_file is not None:

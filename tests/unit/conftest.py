@@ -100,7 +100,7 @@ class FakeStore:
 
     def __init__(self, folder: Path, items: Iterable[QueueItem] = (), running: bool = False) -> None:
         self.folder = folder
-        self.predictions_dir = folder
+        self.hints_dir = folder / "hints"
         self.saved: dict[str, QueueItem] = {}
         self.removed: set[str] = set()
         self.running: bool | None = None
@@ -121,6 +121,9 @@ class FakeStore:
         if item.ab_file is not None:
             item.ab_file.unlink(missing_ok=True)
             item.ab_file = None
+
+    def discard_prediction(self, item_id: str) -> None:
+        (self.folder / f"{item_id}.npy").unlink(missing_ok=True)
 
     def close(self) -> None:
         self.closed = True
