@@ -21,20 +21,22 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, Q
 from desktop.hint_points import Points
 from desktop.hint_sidecar_sync import SidecarSync, load_hints
 from desktop.images import to_qimage
-from desktop.queue_model import QueueItem, QueueModel, State
-from desktop.queue_store import QueueStore
-from desktop.worker import (
+from desktop.messages import (
     ColorizeJob,
     ColorizeResult,
-    EngineWorker,
     ExportJob,
     ExportOptions,
     HintJob,
     HintResult,
     ModelInfo,
     ModelRequest,
-    PoolSignals,
     Preview,
+)
+from desktop.queue_model import QueueItem, QueueModel, State
+from desktop.queue_store import QueueStore
+from desktop.worker import (
+    EngineWorker,
+    PoolSignals,
     load_colour_thumbnail,
     load_preview,
     load_thumbnail,

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.worker import ModelInfo
+from desktop.messages import ModelInfo
 from engine import __version__
 
 

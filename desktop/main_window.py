@@ -42,13 +42,13 @@ from desktop.hint_editor import HintEditor
 from desktop.hint_sidecar_sync import Written
 from desktop.images import to_qimage
 from desktop.live_render import LiveRenderer, render_stages
+from desktop.messages import ModelInfo, Preview
 from desktop.notice_bar import NoticeBar
 from desktop.preferences_dialog import PreferencesDialog, render_size_spin
 from desktop.queue_model import QueueModel, State
 from desktop.queue_store import QueueStore, default_data_dir
 from desktop.render_size import render_size_warning
 from desktop.settings import DEVICES, AppSettings
-from desktop.worker import ModelInfo, Preview
 from engine.photo_io import SUPPORTED_SUFFIXES
 from engine.pipeline import Prediction
 from engine.resources import icons_dir

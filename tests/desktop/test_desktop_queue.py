@@ -11,8 +11,8 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from desktop.messages import ExportOptions
 from desktop.queue_model import State
-from desktop.worker import ExportOptions
 
 TIMEOUT_MS = 30_000
 

@@ -18,9 +18,7 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QObject, Signal, Slot  # noqa: E402
 
 from desktop.batch import BatchController  # noqa: E402
-from desktop.queue_model import QueueItem  # noqa: E402
-from desktop.queue_store import LoadedQueue  # noqa: E402
-from desktop.worker import (  # noqa: E402
+from desktop.messages import (  # noqa: E402
     ColorizeJob,
     ColorizeResult,
     ExportJob,
@@ -28,6 +26,8 @@ from desktop.worker import (  # noqa: E402
     ModelInfo,
     ModelRequest,
 )
+from desktop.queue_model import QueueItem  # noqa: E402
+from desktop.queue_store import LoadedQueue  # noqa: E402
 
 TIMEOUT_MS = 10_000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop.messages import ColorizeJob, ExportJob, ExportOptions
 from desktop.queue_model import QueueItem, State
-from desktop.worker import ColorizeJob, ExportJob, ExportOptions
 
 TIMEOUT_MS = 10_000
 
