@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import dialogs
-from desktop.actions import create_actions
+from desktop.actions import MENUS, TOOLBAR, create_actions
 from desktop.batch import BatchController, format_eta
 from desktop.compare_panel import ComparePanel
 from desktop.export_dialog import ExportDialog
@@ -157,62 +157,15 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
         menu = self.menuBar()
-        for title, entries in (
-            (
-                "&File",
-                [a.open_files, a.open_folder, None, a.open_model, None, a.export_selected, a.export_all, None, a.quit],
-            ),
-            (
-                "&Batch",
-                [
-                    a.start,
-                    a.pause,
-                    a.resume,
-                    None,
-                    a.cancel_current,
-                    a.cancel_all,
-                    a.retry_failed,
-                    None,
-                    a.rerun,
-                    a.remove,
-                    a.clear_finished,
-                ],
-            ),
-            (
-                "&Edit",
-                [a.undo, a.redo, None, a.hint_tool, a.clear_hints, a.copy_hints, None, a.apply_strength_to_all,
-                 None, a.preferences],
-            ),
-            ("&View", [a.fit, a.zoom_100, a.side_by_side, a.toggle_before]),
-            ("&Help", [a.shortcuts, None, a.model_card, a.about]),
-        ):
+        for title, names in MENUS:
             submenu = menu.addMenu(title)
-            for entry in entries:
+            for entry in a.layout(names):
                 submenu.addSeparator() if entry is None else submenu.addAction(entry)
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setIconSize(QSize(16, 16))
-        for entry in (
-            a.open_files,
-            a.open_folder,
-            None,
-            a.start,
-            a.pause,
-            a.resume,
-            a.cancel_current,
-            a.cancel_all,
-            a.retry_failed,
-            a.remove,
-            a.clear_finished,
-            None,
-            a.export_selected,
-            a.export_all,
-            None,
-            a.hint_tool,
-            a.undo,
-            a.redo,
-        ):
+        for entry in a.layout(TOOLBAR):
             toolbar.addSeparator() if entry is None else toolbar.addAction(entry)
         self.addToolBar(toolbar)
 

@@ -119,6 +119,7 @@ def test_removing_the_photo_in_flight_cancels_it_and_drops_its_result(qtbot, mak
 def test_the_window_drives_the_controller_it_is_given(qtbot, make_controller, photos, tmp_path):
     from PySide6.QtCore import QSettings
 
+    from desktop.actions import MENUS
     from desktop.main_window import MainWindow
     from desktop.settings import AppSettings
 
@@ -127,6 +128,7 @@ def test_the_window_drives_the_controller_it_is_given(qtbot, make_controller, ph
     window = MainWindow(settings, controller=controller)
     qtbot.addWidget(window)
     assert window.controller is controller and controller.parent() is window
+    assert [menu.text() for menu in window.menuBar().actions()] == [title for title, _names in MENUS]
     qtbot.waitUntil(lambda: controller.model_info is not None, timeout=TIMEOUT_MS)
     assert window.add_paths(photos[:1]) == 1
     with qtbot.waitSignal(controller.batchFinished, timeout=TIMEOUT_MS):
