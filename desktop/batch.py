@@ -473,7 +473,7 @@ class BatchController(QObject):
         self._hint_jobs.pop(item_id, None)
         item.ab_file = Path(ab_file)
         item.output = None  # an export made before these hints no longer shows this colour
-        item.thumbnail_key = None  # its thumbnail is read again from the new result
+        self.model.thumbnails.mark_stale(item_id)  # its thumbnail is read again from the new result
         self.model.update(item)
 
     def _on_hint_failed(self, item_id: str, generation: int, reason: str) -> None:

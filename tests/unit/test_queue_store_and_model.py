@@ -59,3 +59,24 @@ def test_a_colorized_item_knows_its_file_size_from_its_stamp(tmp_path: Path):
     assert item.file_size() is None
     item.set_source_stamp((7, 4096))
     assert item.source_stamp == (7, 4096) and item.file_size() == 4096
+
+
+def test_thumbnails_live_beside_the_model_and_go_with_their_row(qtbot, tmp_path: Path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    model = QueueModel()
+    item = QueueItem(path=tmp_path / "a.jpg")
+    model.add([item])
+    index = model.index(0, QueueModel.COL_NAME)
+    with qtbot.waitSignal(model.thumbnailWanted) as wanted:
+        assert model.data(index, Qt.ItemDataRole.DecorationRole) is None
+    assert wanted.args == [item.id, ("grey",)]
+    image = QImage(4, 3, QImage.Format.Format_RGB32)
+    model.set_thumbnail(item, image, ("grey",))
+    assert model.data(index, Qt.ItemDataRole.DecorationRole) == image
+    model.thumbnails.mark_stale(item.id)  # still shown while a new one is fetched
+    with qtbot.waitSignal(model.thumbnailWanted):
+        assert model.data(index, Qt.ItemDataRole.DecorationRole) == image
+    model.remove([item.id])
+    assert model.thumbnails.image(item.id) is None and model.thumbnails.key(item.id) is None
