@@ -83,19 +83,12 @@ class MainWindow(QMainWindow):
         #: Strength of the colour image on screen (None while none is): tests and the benchmark wait on it.
         self.shown_strength: float | None = None
         self.shown_final = False  # the full-size preview (not the quick first stage) is on screen
-        #: Milliseconds from the last strength change to its first (quick) and its final colour image.
-        self.last_render_ms: float = 0.0
-        self.last_final_render_ms: float = 0.0
         self._stages: tuple | None = None
         self.first_shown_at: float | None = None
         self._progress: tuple[int, int, float] = (0, 0, -1.0)
-        #: Milliseconds from the last hint edit to its colour on screen: quick stage and full preview.
-        self.last_hint_ms: float = 0.0
-        self.last_hint_final_ms: float = 0.0
         self.hint_renders = 0  # full previews shown with new hints (tests and the benchmark wait on it)
         self._hint_from: float | None = None  # when the edit whose colour is coming was made
         self._hint_final = False  # the colour coming is the final run's (not the quick one's)
-        self._hint_first_for: float | None = None  # the edit whose first colour image was already timed
         self._asked_replace: set[str] = set()  # photos whose unreadable hint file we asked about
 
         self._build_widgets()
@@ -444,25 +437,15 @@ class MainWindow(QMainWindow):
             self._stages = render_stages(shown.prediction)
         self.renderer.request(self.selected_id, self._stages, self.strength.value() / 100.0)
 
-    def _on_rendered(self, item_id: str, strength: float, image: QImage, milliseconds: float, final: bool) -> None:
+    def _on_rendered(self, item_id: str, strength: float, image: QImage, _milliseconds: float, final: bool) -> None:
         if item_id != self.selected_id or self._shown is None:
             return
         self.compare.set_after(image)
         self.shown_strength = strength
         self.shown_final = final
-        if final:
-            self.last_final_render_ms = milliseconds
-        else:
-            self.last_render_ms = milliseconds
-        if self._hint_from is not None:
-            hint_ms = (time.perf_counter() - self._hint_from) * 1000
-            if self._hint_first_for != self._hint_from:  # the first image with the edit's colour
-                self._hint_first_for = self._hint_from
-                self.last_hint_ms = hint_ms
-            if final and self._hint_final:
-                self.last_hint_final_ms = hint_ms
-                self.hint_renders += 1
-                self._hint_from = None
+        if self._hint_from is not None and final and self._hint_final:
+            self.hint_renders += 1
+            self._hint_from = None
 
     def _on_selection_changed(self, *_args) -> None:
         ids = self.selected_ids()
