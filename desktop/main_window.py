@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import dialogs
-from desktop.actions import MENUS, TOOLBAR, create_actions
+from desktop.actions import MENUS, TOOLBAR, Actions, create_actions
 from desktop.batch import BatchController, format_eta
 from desktop.compare_panel import ComparePanel
 from desktop.export_dialog import ExportDialog
@@ -53,6 +53,8 @@ def app_icon() -> QIcon:
 
 
 class MainWindow(QMainWindow):
+    #: The window's commands. They hide QWidget.actions() (kept: the tests and tools use the attribute).
+    actions: Actions  # type: ignore[assignment]
     def __init__(
         self,
         settings: AppSettings | None = None,
@@ -320,7 +322,7 @@ class MainWindow(QMainWindow):
             )
             return
         first = self.controller.model.item(done[0])
-        photos = [model.item(i).path for i in done]
+        photos = [item.path for i in done if (item := model.item(i)) is not None]
         dialog = ExportDialog(self.settings, len(done), first.path.parent if first else None, self, photos)
         dialog.setObjectName("exportDialog")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -372,7 +374,7 @@ class MainWindow(QMainWindow):
             return
         stages, self._shown = self._stages, preview
         prediction = preview.prediction
-        if stages is not None and stages[-1].lightness is prediction.lightness:
+        if stages is not None and prediction is not None and stages[-1].lightness is prediction.lightness:
             # Same photo, new colour: the quick stage keeps its downscaled L* (no resize on this thread).
             self._stages = tuple(Prediction(s.lightness, prediction.ab, s.alpha, s.bit_depth) for s in stages[:-1])
             self._stages += (prediction,)
@@ -468,6 +470,8 @@ class MainWindow(QMainWindow):
             self.compare.set_message("Select a photo to compare the original and the colour version")
             return
         item = self.controller.model.item(new_id)
+        if item is None:  # a selected row is in the model
+            return
         self._show_item_settings(item)
         if item.state == State.FAILED:
             self.compare.set_message(f"{item.name}\n\nfailed: {item.error}")

@@ -100,7 +100,7 @@ class ColorizeResult:
 @dataclass(frozen=True)
 class ExportOptions:
     out_dir: Path
-    fmt: str = "jpg"
+    fmt: str | None = "jpg"  #: None: each photo keeps its own format (as the CLI does)
     quality: int = 92
     keep_metadata: bool = True
     pattern: str = "{stem}_color"
