@@ -49,6 +49,61 @@ class Actions:
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
 
+    def layout(self, names: tuple[str | None, ...]) -> list[QAction | None]:
+        """The actions named in a layout such as :data:`TOOLBAR`, with its separators (None) kept."""
+        return [None if name is None else getattr(self, name) for name in names]
+
+
+#: The menu bar: each menu's title and its actions by name, None for a separator.
+MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    ("&File", ("open_files", "open_folder", None, "open_model", None, "export_selected", "export_all", None, "quit")),
+    (
+        "&Batch",
+        (
+            "start",
+            "pause",
+            "resume",
+            None,
+            "cancel_current",
+            "cancel_all",
+            "retry_failed",
+            None,
+            "rerun",
+            "remove",
+            "clear_finished",
+        ),
+    ),
+    (
+        "&Edit",
+        ("undo", "redo", None, "hint_tool", "clear_hints", "copy_hints", None, "apply_strength_to_all", None,
+         "preferences"),
+    ),
+    ("&View", ("fit", "zoom_100", "side_by_side", "toggle_before")),
+    ("&Help", ("shortcuts", None, "model_card", "about")),
+)
+
+#: The main toolbar, in the same form.
+TOOLBAR: tuple[str | None, ...] = (
+    "open_files",
+    "open_folder",
+    None,
+    "start",
+    "pause",
+    "resume",
+    "cancel_current",
+    "cancel_all",
+    "retry_failed",
+    "remove",
+    "clear_finished",
+    None,
+    "export_selected",
+    "export_all",
+    None,
+    "hint_tool",
+    "undo",
+    "redo",
+)
+
 
 def _action(parent: QWidget, text: str, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
     action = QAction(text, parent)

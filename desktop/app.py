@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 PROBE_ENV = "RECHROMA_STARTUP_PROBE"
 
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.settings import APPLICATION, ORGANISATION
     from desktop.single_instance import InstanceServer, instance_name, send_to_running
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setDesktopFileName(APP_ID)  # the taskbar matches the window to rechroma.desktop and its icon

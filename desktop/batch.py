@@ -15,26 +15,30 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import cast
 
+import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QThreadPool, QTimer, Signal
 
 from desktop.hint_points import Points
 from desktop.hint_sidecar_sync import SidecarSync, load_hints
 from desktop.images import to_qimage
-from desktop.queue_model import QueueItem, QueueModel, State
-from desktop.queue_store import QueueStore
-from desktop.worker import (
+from desktop.messages import (
     ColorizeJob,
     ColorizeResult,
-    EngineWorker,
     ExportJob,
     ExportOptions,
     HintJob,
     HintResult,
     ModelInfo,
     ModelRequest,
-    PoolSignals,
     Preview,
+)
+from desktop.queue_model import QueueItem, QueueModel, State
+from desktop.queue_store import QueueStore
+from desktop.worker import (
+    EngineWorker,
+    PoolSignals,
     load_colour_thumbnail,
     load_preview,
     load_thumbnail,
@@ -117,7 +121,7 @@ def _new_items(
     """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread), with
     the hints of their sidecar files (one folder listing per folder, a read only where a sidecar is)."""
     items = []
-    listings: dict[Path, set[str]] = {}
+    listings: dict[Path, tuple[set[str], set[str]]] = {}
     for path in expand_paths(paths):  # absolute and resolved, like the paths already queued
         if path in known:
             continue
@@ -129,6 +133,8 @@ def _new_items(
 
 
 class BatchController(QObject):
+    #: The engine thread. It hides QObject.thread() (kept for the tests and tools that use the attribute).
+    thread: QThread  # type: ignore[assignment]
     progressChanged = Signal(int, int, float)  # finished, total, ETA seconds (-1: unknown)
     busyChanged = Signal(bool)  # a job is in flight
     runningChanged = Signal(bool, bool)  # batch running, paused
@@ -151,7 +157,16 @@ class BatchController(QObject):
     _runHint = Signal(object)
     _prepareHints = Signal(object)
 
-    def __init__(self, store: QueueStore, *, threads: int | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: QueueStore,
+        *,
+        threads: int | None = None,
+        worker: EngineWorker | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """``worker`` runs the jobs on the engine thread (default: an :class:`EngineWorker` on ``store``);
+        tests pass a stand-in with the same signals and slots to drive the controller without a model."""
         super().__init__(parent)
         self.store = store
         self.model = QueueModel(self)
@@ -178,7 +193,7 @@ class BatchController(QObject):
         self._hint_generation = 0
         self._latest_hint: dict[str, int] = {}
 
-        self.worker = EngineWorker(store, threads)
+        self.worker = worker if worker is not None else EngineWorker(store, threads)
         self.thread = QThread(self)
         self.thread.setObjectName("rechroma-engine")
         self.worker.moveToThread(self.thread)
@@ -208,7 +223,7 @@ class BatchController(QObject):
         self.model.changed.connect(self._save_timer.start)
         self.model.thumbnailWanted.connect(self._request_thumbnail)
         #: Writes each photo's hints to its sidecar file shortly after the last change.
-        self.sidecars = SidecarSync(self.store.folder / "hints", self)
+        self.sidecars = SidecarSync(self.store.hints_dir, self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -462,7 +477,7 @@ class BatchController(QObject):
         self._hint_jobs.pop(item_id, None)
         item.ab_file = Path(ab_file)
         item.output = None  # an export made before these hints no longer shows this colour
-        item.thumbnail_key = None  # its thumbnail is read again from the new result
+        self.model.thumbnails.mark_stale(item_id)  # its thumbnail is read again from the new result
         self.model.update(item)
 
     def _on_hint_failed(self, item_id: str, generation: int, reason: str) -> None:
@@ -547,8 +562,9 @@ class BatchController(QObject):
             return
         if isinstance(job, ColorizeJob):
             item = self.model.item(job.item_id)
-            item.state = State.WORKING
-            self.model.update(item)
+            if item is not None:  # a job is only made for a queued photo, so it is there
+                item.state = State.WORKING
+                self.model.update(item)
         self._current = job
         self.busyChanged.emit(True)
         self._runJob.emit(job)
@@ -556,7 +572,7 @@ class BatchController(QObject):
     def _finish(self, item_id: str, state: str) -> None:
         self._current = None
         if self.model.item(item_id) is None:  # removed while it ran: drop whatever it had cached
-            (self.store.predictions_dir / f"{item_id}.npy").unlink(missing_ok=True)
+            self.store.discard_prediction(item_id)
         self.save_now(only=item_id)  # a finished photo is on disk before anything else happens
         if self.model.has_changes():
             self._save_timer.start()
@@ -576,8 +592,7 @@ class BatchController(QObject):
             item.state, item.error, item.output = State.DONE, "", None
             item.ab_file = result.ab_file
             item.width, item.height = result.size
-            item.source_stamp = result.source_stamp
-            item._file_bytes = result.source_stamp[1]
+            item.set_source_stamp(result.source_stamp)
             item.seconds = result.seconds
             self.model.update(item)
             self._durations.append(result.seconds)
@@ -655,7 +670,7 @@ class BatchController(QObject):
         """Run ``fn`` on a thread of its own and wait for it in a local event loop (so the window paints
         and timers fire meanwhile); re-raises what it raised."""
         loop = QEventLoop()
-        outcome: list[object] = []
+        outcome: list[list[QueueItem] | Exception] = []
 
         def task() -> None:
             try:
@@ -664,14 +679,19 @@ class BatchController(QObject):
                 outcome.append(exc)
             self.pool_signals.done.emit("scan", "", None)
 
-        waiting = self.pool_signals.done.connect(lambda kind, *_: kind == "scan" and outcome and loop.quit())
+        def done(kind: str, *_args: object) -> None:
+            if kind == "scan" and outcome:
+                loop.quit()
+
+        waiting = self.pool_signals.done.connect(done)
         threading.Thread(target=task, name="rechroma-scan", daemon=True).start()
         if not outcome:
             loop.exec()
         self.pool_signals.done.disconnect(waiting)
-        if isinstance(outcome[0], Exception):
-            raise outcome[0]
-        return outcome[0]
+        result = outcome[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def _on_pool_done(self, kind: str, key: str, result: object) -> None:
         if self.closing or kind == "scan":
@@ -682,14 +702,14 @@ class BatchController(QObject):
         if kind == "thumbnail":
             if isinstance(result, Exception):
                 return  # the photo will fail with its reason when it is run (the model does not ask again)
-            pixels, dims, key = result
+            pixels, dims, shows = cast(tuple[np.ndarray, tuple[int, int] | None, tuple], result)
             image = to_qimage(pixels).scaled(
                 THUMBNAIL_PX,
                 THUMBNAIL_PX,
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
-            self.model.set_thumbnail(item, image, key)
+            self.model.set_thumbnail(item, image, shows)
             if dims is not None and item.width is None:
                 item.width, item.height = dims
                 self.model.update(item)
@@ -697,11 +717,12 @@ class BatchController(QObject):
             if isinstance(result, Exception):
                 self.previewReady.emit(key, str(result))
                 return
+            preview = cast(Preview, result)
             if item.width and item.height:
-                result.original_size = (item.width, item.height)
-            if result.prediction is not None:
-                self._cache_preview(key, result)
-            self.previewReady.emit(key, result)
+                preview.original_size = (item.width, item.height)
+            if preview.prediction is not None:
+                self._cache_preview(key, preview)
+            self.previewReady.emit(key, preview)
 
     def _request_thumbnail(self, item_id: str, key: tuple) -> None:
         """Load a thumbnail for a row the view painted: the original, or the colour result once done."""

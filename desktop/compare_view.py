@@ -8,6 +8,8 @@ screen pixel), even though the images painted are the preview-size renders.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -28,6 +30,12 @@ DIVIDER_GRAB_PX = 8
 #: Side of one checkerboard square (screen pixels) behind transparent areas, and its two greys.
 CHECKER_PX = 8
 CHECKER_LIGHT, CHECKER_DARK = QColor("#cfcfcf"), QColor("#9a9a9a")
+
+
+class Overlay(Protocol):
+    """What the view paints over its images (the colour hints)."""
+
+    def paint(self, painter: QPainter) -> None: ...
 
 
 def checkerboard_brush(square: int = CHECKER_PX) -> QBrush:
@@ -65,7 +73,7 @@ class CompareView(QWidget):
         self._drag_center = QPointF()
         self._checker: QBrush | None = None  # built on first use (a QPixmap needs the application)
         #: Painted over the images (the colour hints): any object with ``paint(painter)``.
-        self.overlay = None
+        self.overlay: Overlay | None = None
 
     # --- content ------------------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None, original_size: QSize | None = None) -> None:

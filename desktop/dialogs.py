@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.worker import ModelInfo
+from desktop.messages import ModelInfo
 from engine import __version__
 
 
@@ -230,7 +230,8 @@ def split_card(text: str) -> tuple[str, str, str]:
     first = 1 if lines and lines[0].startswith("# ") else 0
     title = lines[0] if first else ""
     headings = [i for i, line in enumerate(lines) if line.startswith("## ")] + [len(lines)]
-    summary, rest = [], ["\n".join(lines[first : headings[0]])]
+    summary: list[str] = []
+    rest = ["\n".join(lines[first : headings[0]])]
     for start, end in zip(headings[:-1], headings[1:], strict=True):
         section = "\n".join(lines[start:end])
         (summary if lines[start].strip() == SUMMARY_HEADING else rest).append(section)

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.messages import ExportOptions
 from desktop.photo_traits import format_losses
 from desktop.settings import DEFAULT_PATTERN, SAME_FORMAT, AppSettings
-from desktop.worker import ExportOptions
 
 #: (settings value, label). "same" becomes ExportOptions.fmt None: each photo keeps its own writable format.
 FORMATS = (

@@ -171,7 +171,8 @@ class HintEditor(QObject):
         return popover
 
     def open_colour_dialog(self, index: int, item_id: str | None) -> QColorDialog:
-        hints = self.controller.model.item(item_id).hints if item_id and self.controller.model.item(item_id) else ()
+        item = self.controller.model.item(item_id) if item_id else None
+        hints = item.hints if item is not None else ()
         start = QColor(hints[index].color) if 0 <= index < len(hints) else QColor("gray")
         dialog = QColorDialog(start, self.parent_widget)
         dialog.setObjectName("hintColourDialog")

@@ -79,7 +79,11 @@ class HintPopover(QFrame):
         layout.addLayout(buttons)
 
     def _connected(self, button: QToolButton, colour: str) -> QToolButton:
-        button.clicked.connect(lambda: (self.colourChosen.emit(colour), self.close()))
+        def choose() -> None:
+            self.colourChosen.emit(colour)
+            self.close()
+
+        button.clicked.connect(choose)
         return button
 
     def show_at(self, position: QPoint) -> None:

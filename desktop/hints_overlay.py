@@ -9,11 +9,15 @@ undoable commands. Points are fractions of the upright photo, so they stay on th
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QPixmap
 
 from desktop.hint_points import Points
+
+if TYPE_CHECKING:
+    from desktop.compare_view import CompareView
 
 #: On-screen radius of a hint's colour disc (screen pixels, the same at every zoom).
 RADIUS = 7.0
@@ -60,7 +64,7 @@ class HintsOverlay(QObject):
     pointClicked = Signal(int, QPoint)  # point index, global position (for the colour popover)
     picked = Signal(QPointF)  # eyedropper: where the user clicked (view coordinates)
 
-    def __init__(self, view) -> None:
+    def __init__(self, view: CompareView) -> None:
         super().__init__(view)
         self.view = view
         self.points: Points = ()
@@ -138,16 +142,16 @@ class HintsOverlay(QObject):
             return False
         kind = event.type()
         if kind == QEvent.Type.MouseButtonPress:
-            return self._press_event(event)
+            return self._press_event(cast(QMouseEvent, event))
         if kind == QEvent.Type.MouseMove:
-            return self._move_event(event)
+            return self._move_event(cast(QMouseEvent, event))
         if kind == QEvent.Type.MouseButtonRelease:
-            return self._release_event(event)
+            return self._release_event(cast(QMouseEvent, event))
         if kind == QEvent.Type.MouseButtonDblClick and self.active:
-            self._press_event(event)  # a quick second click is a second click (a point), not a zoom
+            self._press_event(cast(QMouseEvent, event))  # a second click is a second point, not a zoom
             return True
         if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and self.active:
-            return self._key_event(event)
+            return self._key_event(cast(QKeyEvent, event))
         return False
 
     def _press_event(self, event: QMouseEvent) -> bool:
@@ -205,9 +209,9 @@ class HintsOverlay(QObject):
             self._dragging = False
             return True
         if (position - origin).manhattanLength() < CLICK_SLOP_PX and not self.view._near_divider(origin.x()):
-            fraction = self.view.fraction_at(pixel_centre(position))
-            if fraction is not None:
-                self.placeRequested.emit(fraction.x(), fraction.y())
+            at = self.view.fraction_at(pixel_centre(position))
+            if at is not None:
+                self.placeRequested.emit(at.x(), at.y())
         return False  # the view ends its (empty) pan
 
     def _key_event(self, event: QKeyEvent) -> bool:

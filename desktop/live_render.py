@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage
@@ -87,7 +88,7 @@ class LiveRenderer(QObject):
         if self._closed:
             return
         if not isinstance(result, Exception):
-            request, image = result
+            request, image = cast(tuple[RenderRequest, QImage], result)
             elapsed = (time.perf_counter() - request.requested_at) * 1000
             self.rendered.emit(key, request.strength, image, elapsed, request.final)
             if self._pending is None and not request.final:

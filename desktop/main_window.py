@@ -14,41 +14,30 @@ from PySide6.QtCore import QItemSelectionModel, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
-    QProgressBar,
-    QPushButton,
-    QSlider,
     QSplitter,
-    QStackedWidget,
-    QTableView,
     QToolBar,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from desktop import dialogs
-from desktop.actions import create_actions
-from desktop.batch import THUMBNAIL_PX, BatchController, format_eta
-from desktop.compare_view import CompareView
+from desktop.actions import MENUS, TOOLBAR, Actions, create_actions
+from desktop.batch import BatchController, format_eta
+from desktop.compare_panel import ComparePanel
 from desktop.export_dialog import ExportDialog
 from desktop.hint_editor import HintEditor
 from desktop.hint_sidecar_sync import Written
 from desktop.images import to_qimage
 from desktop.live_render import LiveRenderer, render_stages
-from desktop.notice_bar import NoticeBar
-from desktop.preferences_dialog import PreferencesDialog, render_size_spin
-from desktop.queue_model import QueueModel, State
+from desktop.messages import ModelInfo, Preview
+from desktop.preferences_dialog import PreferencesDialog
+from desktop.queue_model import State
+from desktop.queue_panel import QueuePanel
 from desktop.queue_store import QueueStore, default_data_dir
 from desktop.render_size import render_size_warning
-from desktop.settings import DEVICES, AppSettings
-from desktop.worker import ModelInfo, Preview
+from desktop.settings import AppSettings
 from engine.photo_io import SUPPORTED_SUFFIXES
 from engine.pipeline import Prediction
 from engine.resources import icons_dir
@@ -64,6 +53,8 @@ def app_icon() -> QIcon:
 
 
 class MainWindow(QMainWindow):
+    #: The window's commands. They hide QWidget.actions() (kept: the tests and tools use the attribute).
+    actions: Actions  # type: ignore[assignment]
     def __init__(
         self,
         settings: AppSettings | None = None,
@@ -71,13 +62,20 @@ class MainWindow(QMainWindow):
         model_path: Path | None = None,
         *,
         threads: int | None = None,
+        controller: BatchController | None = None,
     ) -> None:
+        """``controller`` drives the queue (default: a :class:`BatchController` on ``store``, or on the
+        user's data folder); when one is given, ``store`` and ``threads`` are its business."""
         super().__init__()
         self.setWindowTitle("Rechroma")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
-        self.controller = BatchController(store or QueueStore(default_data_dir()), threads=threads, parent=self)
+        if controller is None:
+            controller = BatchController(store or QueueStore(default_data_dir()), threads=threads, parent=self)
+        else:
+            controller.setParent(self)
+        self.controller = controller
         self.controller.default_render_size = self.settings.render_size
         self.actions = create_actions(self)
         self.selected_id: str | None = None
@@ -87,19 +85,12 @@ class MainWindow(QMainWindow):
         #: Strength of the colour image on screen (None while none is): tests and the benchmark wait on it.
         self.shown_strength: float | None = None
         self.shown_final = False  # the full-size preview (not the quick first stage) is on screen
-        #: Milliseconds from the last strength change to its first (quick) and its final colour image.
-        self.last_render_ms: float = 0.0
-        self.last_final_render_ms: float = 0.0
         self._stages: tuple | None = None
         self.first_shown_at: float | None = None
         self._progress: tuple[int, int, float] = (0, 0, -1.0)
-        #: Milliseconds from the last hint edit to its colour on screen: quick stage and full preview.
-        self.last_hint_ms: float = 0.0
-        self.last_hint_final_ms: float = 0.0
         self.hint_renders = 0  # full previews shown with new hints (tests and the benchmark wait on it)
         self._hint_from: float | None = None  # when the edit whose colour is coming was made
         self._hint_final = False  # the colour coming is the final run's (not the quick one's)
-        self._hint_first_for: float | None = None  # the edit whose first colour image was already timed
         self._asked_replace: set[str] = set()  # photos whose unreadable hint file we asked about
 
         self._build_widgets()
@@ -124,135 +115,30 @@ class MainWindow(QMainWindow):
 
     # --- construction -------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        model = self.controller.model
-        self.queue_view = QTableView()
-        self.queue_view.setObjectName("queueView")
-        self.queue_view.setModel(model)
-        self.queue_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.queue_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.queue_view.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
-        self.queue_view.verticalHeader().setVisible(False)
-        self.queue_view.verticalHeader().setDefaultSectionSize(THUMBNAIL_PX + 8)
-        self.queue_view.setShowGrid(False)
-        self.queue_view.setAlternatingRowColors(True)
-        self.queue_view.setWordWrap(False)
-        self.queue_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "mount…ains.jpg": both ends stay
-        self.queue_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        header = self.queue_view.horizontalHeader()
-        header.setSectionResizeMode(QueueModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(QueueModel.COL_STATE, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(QueueModel.COL_STATE, 96)  # "failed: <reason>" is elided; its tooltip has it all
-        # Size columns from ~100 rows, not 1,000 of 50,000 (0 would mean every row while the view is hidden).
-        header.setResizeContentsPrecision(100)
-
-        self.progress = QProgressBar()
-        self.progress.setObjectName("batchProgress")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress_label = QLabel("No photos yet")
-
-        self.queue_stack = QStackedWidget()
-        self.queue_stack.addWidget(self._build_placeholder())
-        self.queue_stack.addWidget(self.queue_view)
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 0, 6)
-        self.notice_bar = NoticeBar()  # news about the saved queue (see BatchController.queueNotice)
-        left_layout.addWidget(self.notice_bar)
-        left_layout.addWidget(self.queue_stack, 1)
-        left_layout.addWidget(self.progress)
-        left_layout.addWidget(self.progress_label)
-
-        self.compare = CompareView()
-        self.compare.setObjectName("compareView")
-        self.strength = QSlider(Qt.Orientation.Horizontal)
-        self.strength.setObjectName("strengthSlider")
-        self.strength.setRange(0, 200)
-        self.strength.setSingleStep(5)
-        self.strength.setPageStep(25)
-        self.strength.setValue(self.settings.strength_percent)
-        self.strength.setToolTip(
-            "Colour strength of the selected photos: 0 % keeps them grey, 100 % is the model's colour"
+        """The queue panel left, the compare panel right; their widgets are kept as the window's own
+        attributes too (the window wires them, and tests and tools reach them there)."""
+        self.queue_panel = QueuePanel(self.controller.model, self.actions)
+        queue = self.queue_panel
+        self.queue_view, self.queue_stack, self.notice_bar = queue.queue_view, queue.queue_stack, queue.notice_bar
+        self.progress, self.progress_label = queue.progress, queue.progress_label
+        self.placeholder_buttons = queue.placeholder_buttons
+        self.compare_panel = ComparePanel(
+            self.actions,
+            strength_percent=self.settings.strength_percent,
+            render_size=self.settings.render_size,
+            device=self.settings.device,
         )
-        self.strength_label = QLabel(f"{self.strength.value()} %")
-        self.strength_label.setMinimumWidth(48)
-        apply_all = QToolButton()
-        apply_all.setDefaultAction(self.actions.apply_strength_to_all)
-
-        self.render_size = render_size_spin(None)
-        self.render_size.setObjectName("renderSize")
-        self.render_size.setValue(self.settings.render_size)
-        self.render_size.setToolTip(
-            "Long side at which the model runs for the selected photos; Re-run to use it. "
-            "New photos take the size set in Preferences"
-        )
-        self.render_size_warning = QLabel()
-        self.render_size_warning.setObjectName("renderSizeWarning")
-        self.render_size_warning.setWordWrap(True)
-        self.render_size_warning.hide()
-        rerun = QToolButton()
-        rerun.setDefaultAction(self.actions.rerun)
-        rerun.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-
-        self.device = QComboBox()
-        self.device.setObjectName("deviceCombo")
-        for device in DEVICES:
-            self.device.addItem(device.upper() if device != "auto" else "Auto", device)
-        self.device.setCurrentIndex(DEVICES.index(self.settings.device))
-        self.device_label = QLabel("loading model…")
-
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Colour"))
-        controls.addWidget(self.strength, 1)
-        controls.addWidget(self.strength_label)
-        controls.addWidget(apply_all)
-        engine_row = QHBoxLayout()
-        engine_row.addWidget(QLabel("Render size"))
-        engine_row.addWidget(self.render_size)
-        engine_row.addWidget(rerun)
-        engine_row.addSpacing(16)
-        engine_row.addWidget(QLabel("Device"))
-        engine_row.addWidget(self.device)
-        engine_row.addWidget(self.device_label)
-        engine_row.addStretch(1)
-        warning_row = QHBoxLayout()
-        warning_row.addWidget(self.render_size_warning, 1)
-
-        self.zoom_label = QLabel("")
-        view_bar = QHBoxLayout()
-        for action in (self.actions.fit, self.actions.zoom_100, self.actions.side_by_side, self.actions.toggle_before):
-            button = QToolButton()
-            button.setDefaultAction(action)
-            view_bar.addWidget(button)
-        view_bar.addWidget(self.zoom_label)
-        view_bar.addSpacing(12)
-        self.hint_button = QToolButton()
-        self.hint_button.setObjectName("hintToolButton")
-        self.hint_button.setDefaultAction(self.actions.hint_tool)
-        view_bar.addWidget(self.hint_button)
-        self.hint_label = QLabel("")
-        self.hint_label.setObjectName("hintLabel")
-        view_bar.addWidget(self.hint_label)
-        view_bar.addStretch(1)
-        self.export_button = QPushButton("Export…")
-        self.export_button.clicked.connect(self.actions.export_selected.trigger)
-        view_bar.addWidget(self.export_button)
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 6, 6, 6)
-        right_layout.addLayout(view_bar)
-        right_layout.addWidget(self.compare, 1)
-        right_layout.addLayout(controls)
-        right_layout.addLayout(engine_row)
-        right_layout.addLayout(warning_row)
+        panel = self.compare_panel
+        self.compare, self.zoom_label, self.export_button = panel.compare, panel.zoom_label, panel.export_button
+        self.strength, self.strength_label = panel.strength, panel.strength_label
+        self.render_size, self.render_size_warning = panel.render_size, panel.render_size_warning
+        self.device, self.device_label = panel.device, panel.device_label
+        self.hint_button, self.hint_label = panel.hint_button, panel.hint_label
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.queue_panel)
+        self.splitter.addWidget(self.compare_panel)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([430, 770])  # room for names like "mountains-1952.jpg" in the default window
         self.setCentralWidget(self.splitter)
@@ -260,101 +146,21 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_label)
         self.resize(1200, 760)
 
-    def _build_placeholder(self) -> QWidget:
-        """What an empty queue shows: where photos come from, with the two Open buttons."""
-        placeholder = QWidget()
-        placeholder.setObjectName("emptyQueue")
-        label = QLabel("Drop photos or folders here")
-        label.setObjectName("emptyQueueLabel")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        font = label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        label.setFont(font)
-        hint = QLabel("JPEG, PNG, TIFF, BMP, WebP, GIF; folders include their subfolders")
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint.setWordWrap(True)
-        hint.setEnabled(False)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.placeholder_buttons: list[QToolButton] = []
-        for action in (self.actions.open_files, self.actions.open_folder):
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            buttons.addWidget(button)
-            self.placeholder_buttons.append(button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(placeholder)
-        layout.addStretch(1)
-        layout.addWidget(label)
-        layout.addWidget(hint)
-        layout.addSpacing(12)
-        layout.addLayout(buttons)
-        layout.addStretch(2)
-        return placeholder
-
     def _build_menus_and_toolbars(self) -> None:
         a = self.actions
         for action in a.all():  # shortcuts work wherever the focus is in the window
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
         menu = self.menuBar()
-        for title, entries in (
-            (
-                "&File",
-                [a.open_files, a.open_folder, None, a.open_model, None, a.export_selected, a.export_all, None, a.quit],
-            ),
-            (
-                "&Batch",
-                [
-                    a.start,
-                    a.pause,
-                    a.resume,
-                    None,
-                    a.cancel_current,
-                    a.cancel_all,
-                    a.retry_failed,
-                    None,
-                    a.rerun,
-                    a.remove,
-                    a.clear_finished,
-                ],
-            ),
-            (
-                "&Edit",
-                [a.undo, a.redo, None, a.hint_tool, a.clear_hints, a.copy_hints, None, a.apply_strength_to_all,
-                 None, a.preferences],
-            ),
-            ("&View", [a.fit, a.zoom_100, a.side_by_side, a.toggle_before]),
-            ("&Help", [a.shortcuts, None, a.model_card, a.about]),
-        ):
+        for title, names in MENUS:
             submenu = menu.addMenu(title)
-            for entry in entries:
+            for entry in a.layout(names):
                 submenu.addSeparator() if entry is None else submenu.addAction(entry)
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setIconSize(QSize(16, 16))
-        for entry in (
-            a.open_files,
-            a.open_folder,
-            None,
-            a.start,
-            a.pause,
-            a.resume,
-            a.cancel_current,
-            a.cancel_all,
-            a.retry_failed,
-            a.remove,
-            a.clear_finished,
-            None,
-            a.export_selected,
-            a.export_all,
-            None,
-            a.hint_tool,
-            a.undo,
-            a.redo,
-        ):
+        for entry in a.layout(TOOLBAR):
             toolbar.addSeparator() if entry is None else toolbar.addAction(entry)
         self.addToolBar(toolbar)
 
@@ -516,7 +322,7 @@ class MainWindow(QMainWindow):
             )
             return
         first = self.controller.model.item(done[0])
-        photos = [model.item(i).path for i in done]
+        photos = [item.path for i in done if (item := model.item(i)) is not None]
         dialog = ExportDialog(self.settings, len(done), first.path.parent if first else None, self, photos)
         dialog.setObjectName("exportDialog")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -568,7 +374,7 @@ class MainWindow(QMainWindow):
             return
         stages, self._shown = self._stages, preview
         prediction = preview.prediction
-        if stages is not None and stages[-1].lightness is prediction.lightness:
+        if stages is not None and prediction is not None and stages[-1].lightness is prediction.lightness:
             # Same photo, new colour: the quick stage keeps its downscaled L* (no resize on this thread).
             self._stages = tuple(Prediction(s.lightness, prediction.ab, s.alpha, s.bit_depth) for s in stages[:-1])
             self._stages += (prediction,)
@@ -633,25 +439,15 @@ class MainWindow(QMainWindow):
             self._stages = render_stages(shown.prediction)
         self.renderer.request(self.selected_id, self._stages, self.strength.value() / 100.0)
 
-    def _on_rendered(self, item_id: str, strength: float, image: QImage, milliseconds: float, final: bool) -> None:
+    def _on_rendered(self, item_id: str, strength: float, image: QImage, _milliseconds: float, final: bool) -> None:
         if item_id != self.selected_id or self._shown is None:
             return
         self.compare.set_after(image)
         self.shown_strength = strength
         self.shown_final = final
-        if final:
-            self.last_final_render_ms = milliseconds
-        else:
-            self.last_render_ms = milliseconds
-        if self._hint_from is not None:
-            hint_ms = (time.perf_counter() - self._hint_from) * 1000
-            if self._hint_first_for != self._hint_from:  # the first image with the edit's colour
-                self._hint_first_for = self._hint_from
-                self.last_hint_ms = hint_ms
-            if final and self._hint_final:
-                self.last_hint_final_ms = hint_ms
-                self.hint_renders += 1
-                self._hint_from = None
+        if self._hint_from is not None and final and self._hint_final:
+            self.hint_renders += 1
+            self._hint_from = None
 
     def _on_selection_changed(self, *_args) -> None:
         ids = self.selected_ids()
@@ -674,6 +470,8 @@ class MainWindow(QMainWindow):
             self.compare.set_message("Select a photo to compare the original and the colour version")
             return
         item = self.controller.model.item(new_id)
+        if item is None:  # a selected row is in the model
+            return
         self._show_item_settings(item)
         if item.state == State.FAILED:
             self.compare.set_message(f"{item.name}\n\nfailed: {item.error}")

@@ -67,9 +67,6 @@ class QueueItem:
     #: Colour hints (fractions of the upright photo), also kept in the sidecar next to the photo.
     hints: Points = ()
     id: str = field(default_factory=lambda: secrets.token_hex(16))  # a third of uuid4's cost: 50,000 at once
-    thumbnail: QImage | None = field(default=None, repr=False)
-    #: What ``thumbnail`` shows: ("grey",) or ("colour", strength); the model asks again when it differs.
-    thumbnail_key: tuple | None = field(default=None, repr=False)
     _file_bytes: int | None = field(default=None, repr=False)
     #: Why the photo's hint sidecar could not be used (shown with the photo; not saved: read again on add).
     hint_note: str = field(default="", repr=False)
@@ -86,6 +83,11 @@ class QueueItem:
             except OSError:
                 return None
         return self._file_bytes
+
+    def set_source_stamp(self, stamp: tuple[int, int]) -> None:
+        """Record the source as it was colorized; its size is the file's size, so no stat on repaint."""
+        self.source_stamp = stamp
+        self._file_bytes = stamp[1]
 
     def wanted_thumbnail(self) -> tuple:
         """The thumbnail this item should show now: its colour result once done, else the original."""
@@ -218,6 +220,35 @@ STATE_COLOURS = {
 }
 
 
+class ThumbnailCache:
+    """Each row's thumbnail and what it shows, kept beside the model so a QueueItem stays plain data.
+
+    The key is ("grey",) or ("colour", strength[, hints]) (see :meth:`QueueItem.wanted_thumbnail`); the
+    model asks for a new thumbnail when the key differs from the wanted one. Only painted rows have one.
+    """
+
+    def __init__(self) -> None:
+        self._images: dict[str, QImage] = {}
+        self._keys: dict[str, tuple | None] = {}
+
+    def image(self, item_id: str) -> QImage | None:
+        return self._images.get(item_id)
+
+    def key(self, item_id: str) -> tuple | None:
+        return self._keys.get(item_id)
+
+    def put(self, item_id: str, image: QImage, key: tuple) -> None:
+        self._images[item_id], self._keys[item_id] = image, key
+
+    def mark_stale(self, item_id: str) -> None:
+        """Keep showing the old thumbnail but fetch a new one when the row is next painted."""
+        self._keys[item_id] = None
+
+    def drop(self, item_id: str) -> None:
+        self._images.pop(item_id, None)
+        self._keys.pop(item_id, None)
+
+
 class QueueModel(QAbstractTableModel):
     """Columns: photo (thumbnail + name), size, state. A virtual model: rows are painted from the item list,
     so 50,000 photos cost no widgets, and counts are kept as items change (the view asks on every repaint).
@@ -246,6 +277,7 @@ class QueueModel(QAbstractTableModel):
         self._dirty: dict[str, QueueItem] = {}
         self._removed: set[str] = set()
         self._thumbnail_asked: dict[str, tuple] = {}
+        self.thumbnails = ThumbnailCache()
         self._queued_from = 0
 
     # --- Qt model interface -------------------------------------------------------------------------
@@ -278,10 +310,10 @@ class QueueModel(QAbstractTableModel):
                 return state_text(item)
         if role == Qt.ItemDataRole.DecorationRole and column == self.COL_NAME:
             wanted = item.wanted_thumbnail()
-            if item.thumbnail_key != wanted and self._thumbnail_asked.get(item.id) != wanted:
+            if self.thumbnails.key(item.id) != wanted and self._thumbnail_asked.get(item.id) != wanted:
                 self._thumbnail_asked[item.id] = wanted
                 self.thumbnailWanted.emit(item.id, wanted)
-            return item.thumbnail
+            return self.thumbnails.image(item.id)
         if role == Qt.ItemDataRole.ToolTipRole:
             note = f"\n{item.hint_note}" if item.hint_note else ""
             return f"{item.path}\n{state_text(item)}{note}"
@@ -389,7 +421,7 @@ class QueueModel(QAbstractTableModel):
 
     def set_thumbnail(self, item: QueueItem, image: QImage, key: tuple) -> None:
         """Show ``image`` as the item's thumbnail (display-only: nothing to save)."""
-        item.thumbnail, item.thumbnail_key = image, key
+        self.thumbnails.put(item.id, image, key)
         self._thumbnail_asked.pop(item.id, None)
         row = self._rows.get(item.id)
         if row is not None:
@@ -422,6 +454,7 @@ class QueueModel(QAbstractTableModel):
         self._counts[self._state_of.pop(item.id)] -= 1
         self._position.pop(item.id, None)
         self._thumbnail_asked.pop(item.id, None)
+        self.thumbnails.drop(item.id)
         self._dirty.pop(item.id, None)
         self._removed.add(item.id)
 

@@ -125,6 +125,8 @@ class QueueStore:
         self.db_file = self.folder / "queue.sqlite"
         self.legacy_file = self.folder / "queue.json"
         self.predictions_dir = self.folder / "predictions"
+        #: Hint sidecars of photos whose own folder cannot be written.
+        self.hints_dir = self.folder / "hints"
         self._db: sqlite3.Connection | None = None
 
     # --- the database -------------------------------------------------------------------------------
@@ -306,9 +308,16 @@ class QueueStore:
     # --- cached model outputs -----------------------------------------------------------------------
     def save_ab(self, item_id: str, ab: np.ndarray) -> Path:
         """Cache one photo's a*b* (float16 halves the size; far below a*b*'s visible precision)."""
-        target = self.predictions_dir / f"{item_id}.npy"
+        target = self.prediction_file(item_id)
         _atomic_write(target, lambda handle: np.save(handle, np.asarray(ab, dtype=np.float16)))
         return target
+
+    def prediction_file(self, item_id: str) -> Path:
+        return self.predictions_dir / f"{item_id}.npy"
+
+    def discard_prediction(self, item_id: str) -> None:
+        """Drop a photo's cached a*b* by its id (the item itself may be gone already)."""
+        self.prediction_file(item_id).unlink(missing_ok=True)
 
     @staticmethod
     def load_ab(path: Path) -> np.ndarray:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -219,10 +220,12 @@ def check_qt(model: Path, scratch: Path, report: Report) -> None:
     from desktop.settings import AppSettings
     from engine.resources import icons_dir
 
-    app = QApplication.instance() or QApplication([sys.argv[0], "-platform", os.environ["QT_QPA_PLATFORM"]])
+    app = cast(
+        QApplication, QApplication.instance() or QApplication([sys.argv[0], "-platform", os.environ["QT_QPA_PLATFORM"]])
+    )
     report.ok("qt", f"platform {app.platformName()}")
 
-    formats = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
+    formats = {bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()}
     svg = icons_dir() / "rechroma.svg"
     pixmap = app_icon().pixmap(64, 64)
     if "svg" not in formats or not svg.is_file() or pixmap.isNull():

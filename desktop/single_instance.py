@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QByteArray, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -96,7 +97,7 @@ class InstanceServer(QObject):
                 self._finish(socket)
 
     def _on_ready_read(self) -> None:
-        socket = self.sender()
+        socket = cast(QLocalSocket, self.sender())
         buffer = self._buffers.get(socket)
         if buffer is None:
             return
@@ -106,7 +107,7 @@ class InstanceServer(QObject):
             socket.abort()
 
     def _on_disconnected(self) -> None:
-        self._finish(self.sender())
+        self._finish(cast(QLocalSocket, self.sender()))
 
     def _finish(self, socket: QLocalSocket) -> None:
         buffer = self._buffers.pop(socket, None)

@@ -15,17 +15,27 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
-from desktop.hint_points import Points, engine_hints
+from desktop.hint_points import engine_hints
+from desktop.messages import (
+    ColorizeJob,
+    ColorizeResult,
+    ExportJob,
+    ExportOptions,  # noqa: F401 - still importable from here, where the messages used to live
+    HintJob,
+    HintResult,
+    ModelInfo,
+    ModelRequest,
+    Preview,
+)
 from desktop.photo_traits import photo_traits
 from desktop.queue_store import QueueStore
-from engine.cancel import Cancelled, CancelToken
+from engine.cancel import Cancelled
 from engine.contract import ModelContractError
 from engine.model import DeviceError, Generator, NoModelError
 from engine.naming import output_path, unique_path
@@ -42,108 +52,6 @@ QUICK_HINT_SHARE = 0.5
 #: Render sizes below this get no quick stage: the full run is already quick.
 QUICK_HINT_FROM = 384
 THUMBNAIL_SIDE = 96
-
-
-# --- messages between the GUI and the worker -------------------------------------------------------
-@dataclass(frozen=True)
-class ModelRequest:
-    path: Path | None
-    device: str = "auto"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    version: str
-    device: str
-    path: Path
-    default_render_size: int
-    size_multiple: int
-    #: Whether the engine can use colour hints with this model (the hint tool is off when not). Hint mode
-    #: serves every model the engine loads: a hint-taking one reads them, any other gets them propagated
-    #: over its own colour (engine.hint_mode); a Generator that reports otherwise turns the tool off.
-    accepts_hints: bool = True
-    #: The model itself reads hint planes (contract version 2 with a hint input).
-    takes_hints: bool = False
-
-
-@dataclass
-class Preview:
-    """What the compare view shows: the original and (once colorized) a preview-size Prediction."""
-
-    before: np.ndarray
-    prediction: Prediction | None
-    original_size: tuple[int, int]
-    alpha: np.ndarray | None = None  # transparency at the size of ``before`` (shown over a checkerboard)
-
-
-@dataclass
-class ColorizeJob:
-    item_id: str
-    path: Path
-    render_size: int | None
-    cancel: CancelToken = field(default_factory=CancelToken)
-    #: Build a preview with the result (only for the photo on show: a batch skips the work otherwise).
-    want_preview: bool = True
-    hints: Points = ()
-
-
-@dataclass
-class HintJob:
-    """Re-run the model on one colorized photo with its hints; only the newest job per photo matters."""
-
-    item_id: str
-    path: Path
-    render_size: int | None
-    hints: Points
-    generation: int
-    cancel: CancelToken = field(default_factory=CancelToken)
-    requested_at: float = field(default_factory=time.perf_counter)
-    #: Keep the result as the photo's own (False while a point is being dragged: only shown, not saved).
-    keep: bool = True
-
-
-@dataclass
-class HintResult:
-    item_id: str
-    generation: int
-    hints: Points
-    ab: np.ndarray  #: a*b* with the hints: at half the render size for the quick stage, else at the render size
-    requested_at: float
-    final: bool = True  #: the run at the photo's render size (else the quick half-size one before it)
-
-
-@dataclass
-class ColorizeResult:
-    item_id: str
-    ab_file: Path
-    preview: Preview | None
-    size: tuple[int, int]
-    source_stamp: tuple[int, int]
-    seconds: float
-    device: str
-    hints: Points = ()
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    out_dir: Path
-    fmt: str = "jpg"
-    quality: int = 92
-    keep_metadata: bool = True
-    pattern: str = "{stem}_color"
-
-
-@dataclass
-class ExportJob:
-    item_id: str
-    path: Path
-    ab_file: Path
-    strength: float
-    source_stamp: tuple[int, int] | None
-    options: ExportOptions
-    description: str
-    cancel: CancelToken = field(default_factory=CancelToken)
 
 
 # --- engine glue -----------------------------------------------------------------------------------

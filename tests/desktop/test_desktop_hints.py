@@ -181,7 +181,7 @@ def test_colour_follows_a_hint_and_the_sidecar_drives_the_cli(
     assert cli_main([str(photo), "-o", str(out), "--format", "png", "--model", str(standin_model),
                      "--threads", "1"]) == 0
     exported = tmp_path / "app"
-    from desktop.worker import ExportOptions
+    from desktop.messages import ExportOptions
 
     with qtbot.waitSignal(window.controller.exportFinished, timeout=TIMEOUT_MS):
         window.controller.export([item.id], ExportOptions(exported, fmt="png"))

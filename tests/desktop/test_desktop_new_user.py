@@ -242,7 +242,7 @@ def test_new_photos_and_the_photo_in_progress_scroll_into_view(
 def test_clear_finished_and_removal_of_unexported_photos_asks_first(
     qtbot, make_window, run_batch, photo_dir: Path, tmp_path: Path
 ) -> None:
-    from desktop.worker import ExportOptions
+    from desktop.messages import ExportOptions
 
     window = make_window()
     (photo_dir / "broken.jpg").write_bytes(b"not a photo")

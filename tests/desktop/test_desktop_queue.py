@@ -11,8 +11,8 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from desktop.messages import ExportOptions
 from desktop.queue_model import State
-from desktop.worker import ExportOptions
 
 TIMEOUT_MS = 30_000
 
@@ -60,10 +60,12 @@ def test_add_files_folder_and_drop(qtbot, make_window, photo_dir: Path, tmp_path
     assert "dropped.jpg" in states(window) and len(states(window)) == 8
 
     model = window.controller.model
-    qtbot.waitUntil(lambda: all(item.thumbnail is not None for item in model.items()), timeout=TIMEOUT_MS)
+    thumbnails = model.thumbnails
+    qtbot.waitUntil(lambda: all(thumbnails.image(item.id) is not None for item in model.items()), timeout=TIMEOUT_MS)
     colour = next(item for item in model.items() if item.name == "colour.jpg")
     assert (colour.width, colour.height) == (320, 240)
-    assert max(colour.thumbnail.width(), colour.thumbnail.height()) <= 56
+    thumbnail = thumbnails.image(colour.id)
+    assert max(thumbnail.width(), thumbnail.height()) <= 56
 
 
 def test_batch_colorizes_every_photo_and_exports_full_size(

@@ -28,18 +28,20 @@ def test_thumbnail_turns_to_the_colour_result_once_done_and_follows_strength(
     window = make_window()
     window.add_paths([photo_dir / "grey.jpg"])
     item = window.controller.model.item_at(0)
-    qtbot.waitUntil(lambda: item.thumbnail is not None, timeout=TIMEOUT_MS)
-    assert item.thumbnail_key == ("grey",) and chroma(item.thumbnail) < 1.0
+    thumbnails = window.controller.model.thumbnails
+    qtbot.waitUntil(lambda: thumbnails.image(item.id) is not None, timeout=TIMEOUT_MS)
+    assert thumbnails.key(item.id) == ("grey",) and chroma(thumbnails.image(item.id)) < 1.0
 
     run_batch(window)
-    qtbot.waitUntil(lambda: item.thumbnail_key == ("colour", 1.0), timeout=TIMEOUT_MS)
-    coloured = chroma(item.thumbnail)
+    qtbot.waitUntil(lambda: thumbnails.key(item.id) == ("colour", 1.0), timeout=TIMEOUT_MS)
+    coloured = chroma(thumbnails.image(item.id))
     assert coloured > 3.0
-    assert max(item.thumbnail.width(), item.thumbnail.height()) <= batch.THUMBNAIL_PX
+    thumbnail = thumbnails.image(item.id)
+    assert max(thumbnail.width(), thumbnail.height()) <= batch.THUMBNAIL_PX
 
     window.controller.set_strength([item.id], 0.0)  # strength 0 keeps the photo grey: so does its thumbnail
-    qtbot.waitUntil(lambda: item.thumbnail_key == ("colour", 0.0), timeout=TIMEOUT_MS)
-    assert chroma(item.thumbnail) < 1.0 < coloured
+    qtbot.waitUntil(lambda: thumbnails.key(item.id) == ("colour", 0.0), timeout=TIMEOUT_MS)
+    assert chroma(thumbnails.image(item.id)) < 1.0 < coloured
 
 
 def test_only_painted_rows_get_thumbnails_and_scrolling_loads_more(
@@ -53,14 +55,14 @@ def test_only_painted_rows_get_thumbnails_and_scrolling_loads_more(
     window.add_paths([folder])
     model = window.controller.model
     assert model.rowCount() == 300
-    qtbot.waitUntil(lambda: model.item_at(0).thumbnail is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: model.thumbnails.image(model.item_at(0).id) is not None, timeout=TIMEOUT_MS)
     qtbot.wait(200)
-    with_thumbnails = [row for row in range(300) if model.item_at(row).thumbnail is not None]
+    with_thumbnails = [row for row in range(300) if model.thumbnails.image(model.item_at(row).id) is not None]
     assert 0 < len(with_thumbnails) < 60 and max(with_thumbnails) < 60  # the visible rows, not 300
 
     window.queue_view.scrollToBottom()
-    qtbot.waitUntil(lambda: model.item_at(299).thumbnail is not None, timeout=TIMEOUT_MS)
-    assert sum(model.item_at(row).thumbnail is not None for row in range(300)) < 120
+    qtbot.waitUntil(lambda: model.thumbnails.image(model.item_at(299).id) is not None, timeout=TIMEOUT_MS)
+    assert sum(model.thumbnails.image(model.item_at(row).id) is not None for row in range(300)) < 120
 
 
 def test_only_the_photo_on_show_gets_a_preview_built_with_its_result(
