@@ -42,7 +42,7 @@ from engine.model import CUDA, DEVICES, DeviceError, Generator, NoModelError, av
 from engine.naming import NamePlanner, normalise_format, output_path
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
-from engine.photo_io_quiet import speaking
+from engine.photo_io.quiet import speaking
 from engine.pipeline import MAX_STRENGTH, colorize_file
 from engine.shard import parse_shard, plan_shard
 from engine.sidecar import hints_for_photo
@@ -352,7 +352,7 @@ def _say(message: str, *, err: bool = False) -> None:
     """Print a line; through tqdm once a progress bar may be on screen, so the line does not tear it."""
     stream = sys.stderr if err else sys.stdout
     progress = sys.modules.get("tqdm")
-    with speaking():  # not while a JPEG decode has the terminal silenced (engine.photo_io_quiet)
+    with speaking():  # not while a JPEG decode has the terminal silenced (engine.photo_io.quiet)
         if progress is not None:
             progress.tqdm.write(message, file=stream)
         else:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from engine.photo_io_meta import convert_to_srgb
+from engine.photo_io.meta import convert_to_srgb
 
 #: 3D lookup grid: nodes at 0, 3, ..., 255 (86 per axis) so every node is an exact 8-bit input. Against
 #: LittleCMS's own 8-bit result (Adobe RGB-like profile, random colours) the mean error is 0.11 8-bit

@@ -20,8 +20,8 @@ from PIL import Image
 
 from engine.atomic_file import TEMP_MARKER as TEMP_MARKER  # re-exported: tests look for leftovers by it
 from engine.atomic_file import atomic_write
-from engine.photo_io_errors import PhotoError, PhotoExistsError
-from engine.photo_io_meta import (
+from engine.photo_io.errors import PhotoError, PhotoExistsError
+from engine.photo_io.meta import (
     SOFTWARE,
     exif_without_makernote,
     insert_png_chunks,
