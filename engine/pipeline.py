@@ -57,6 +57,19 @@ class Prediction:
     #: For small predictions (previews), the strength-independent part of a render, kept after the first.
     _colour_cache: render.ColourRows | None = field(default=None, init=False, repr=False, compare=False)
 
+    @classmethod
+    def from_pixels(cls, pixels: np.ndarray, ab: np.ndarray, *, alpha: np.ndarray | None = None) -> Prediction:
+        """A photo's stored pixels and earlier a*b* (a cache, a hint run) back into a Prediction, with no model run.
+
+        L* and bit depth come exactly as :func:`colorize` takes them, so an export equals a fresh colorize.
+        """
+        bit_depth = 16 if pixels.dtype == np.uint16 else 8
+        return cls(lightness=lightness_of(pixels), ab=ab, alpha=alpha, bit_depth=bit_depth)
+
+    def with_ab(self, ab: np.ndarray) -> Prediction:
+        """The same photo with new a*b* (hints changed the colour); the render cache is not carried over."""
+        return Prediction(self.lightness, ab, self.alpha, self.bit_depth)
+
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the rendered photo."""

@@ -327,3 +327,21 @@ def test_only_the_latest_previews_keep_a_render_cache() -> None:
     cached = [p._colour_cache is not None for p in previews]
     assert cached == [False] * 2 + [True] * pipeline._MAX_CACHES
     np.testing.assert_array_equal(previews[0].render(1.0), first)  # rebuilt on demand, same pixels
+
+
+def test_prediction_from_stored_pixels_renders_like_colorize(photo_dir: Path, generator: Generator) -> None:
+    for name in ("colour.jpg", "deep.png", "alpha.png"):
+        photo = read_photo(photo_dir / name)
+        fresh = colorize(photo, generator)
+        rebuilt = Prediction.from_pixels(photo.pixels, fresh.ab, alpha=photo.alpha)
+        assert rebuilt.bit_depth == fresh.bit_depth and rebuilt.alpha is photo.alpha
+        np.testing.assert_array_equal(rebuilt.render(1.3), fresh.render(1.3))
+
+
+def test_prediction_with_new_ab_keeps_the_photo_and_changes_the_colour(photo_dir: Path, generator: Generator) -> None:
+    fresh = colorize(read_photo(photo_dir / "colour.jpg"), generator)
+    fresh.render(1.0)
+    recoloured = fresh.with_ab(-fresh.ab)
+    assert recoloured.lightness is fresh.lightness and recoloured.bit_depth == fresh.bit_depth
+    assert recoloured._colour_cache is None
+    assert not np.array_equal(recoloured.render(1.0), fresh.render(1.0))
