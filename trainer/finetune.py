@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from engine.model import Generator
-    from trainer import evaluate, train
+    from trainer import evaluate, loop, pix2pix
     from trainer.checkpoint import load_checkpoint
     from trainer.dataset import DataError, open_source
     from trainer.export import ExportError, export_onnx, generator_from_checkpoint
@@ -217,18 +217,18 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{last} exists; pass --resume to continue that fine-tune or choose another --out")
     try:
         source = open_source(pack_path)
-        device = train.configure_runtime(opts)
-        trainer = train.Trainer(opts, device)
+        device = pix2pix.configure_runtime(opts)
+        trainer = pix2pix.Trainer(opts, device)
         if args.resume and last.exists():
             state = load_checkpoint(last, map_location="cpu")
-            changed = option_differences(Options(**train._as_options(state["options"])), opts)
+            changed = option_differences(Options.from_dict(state["options"]), opts)
             if changed:
                 say(f"note: options changed since the checkpoint: {changed}")
             trainer.load_state_dict(state)
             say(f"resuming {last} at step {trainer.step}")
     except (DataError, FileNotFoundError, RuntimeError, ValueError) as exc:
         return fail(str(exc))
-    train.write_options(run_dir, opts)
+    loop.write_options(run_dir, opts)
     budget = f"{args.minutes:g} min budget" if args.minutes is not None else f"{opts.total_steps} steps"
     say(f"fine-tuning {base.name} on {device} ({budget}; threads {torch.get_num_threads()})")
     started = time.perf_counter()

@@ -146,6 +146,13 @@ class Options:
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, values: dict) -> Options:
+        """The inverse of :meth:`to_dict` for a checkpoint's options: lists back to tuples, and options this
+        version no longer has left out (an old checkpoint still loads); missing ones take their defaults."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known})
+
 
 def _field_types() -> dict[str, typing.Any]:
     return typing.get_type_hints(Options)
