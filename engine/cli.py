@@ -18,6 +18,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import onnxruntime
@@ -245,11 +246,13 @@ def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: C
     started = time.perf_counter()
     planned = job.output
     try:
+        if planned is None:
+            raise RuntimeError(f"{job.src}: no output name was planned")  # plan_outputs names every job first
         hints = hints_for_photo(job.src, args.hints, use_sidecars=not args.no_hints)
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        planned.parent.mkdir(parents=True, exist_ok=True)
         # next_free: a name taken by another program or run after planning moves this photo to -2, -3, ...
         job.output = colorize_file(
-            job.src, job.output, generator, strength=args.strength, render_size=args.render_size,
+            job.src, planned, generator, strength=args.strength, render_size=args.render_size,
             fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs,
             next_free=not args.overwrite_outputs, cancel=cancel, hints=hints,
         )
@@ -303,7 +306,7 @@ class _Interrupts:
     def __init__(self, cancel: CancelToken) -> None:
         self.cancel = cancel
         self.signal: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}  # what signal.signal returned: a handler, SIG_DFL or None
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():

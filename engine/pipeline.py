@@ -116,7 +116,9 @@ class Prediction:
         height = self.lightness.shape[0]
         across = self.ab.shape[1]
         down = _interpolation(self.ab.shape[0], height)
-        return tuple(cv2.resize(plane, (across, height), interpolation=down) for plane in render.split_planes(self.ab))
+        a, b = render.split_planes(self.ab)
+        size = (across, height)
+        return cv2.resize(a, size, interpolation=down), cv2.resize(b, size, interpolation=down)
 
     def _across(self) -> int:
         """The interpolation of the horizontal resize, from render width to the photo's width."""

@@ -86,7 +86,7 @@ def _apply_lut_3d(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
         x += np.float32(n)
         high = cv2.remap(slices, x, g, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         r -= r0  # (in place from here on: these strips are the bulk of the work)
-        high -= low
+        high -= low  # type: ignore[arg-type]  # both float32; OpenCV's stubs type remap's result loosely
         high *= r[..., None]
         high += low + np.float32(0.5)
         np.clip(high, 0, 65535, out=high)

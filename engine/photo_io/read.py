@@ -313,7 +313,7 @@ def _opencv_decodes(im: Image.Image, draft: int | None = None) -> bool:
 def _is_deep_colour(im: Image.Image) -> bool:
     if im.mode not in ("RGB", "RGBA", "LA"):
         return False
-    for tile in im.tile:
+    for tile in getattr(im, "tile", ()):  # an opened file's decoder tiles (ImageFile; Image types have none)
         args = tile[3]
         rawmode = args if isinstance(args, str) else (args[0] if args else "")
         if isinstance(rawmode, str) and ";16" in rawmode:
