@@ -40,7 +40,7 @@ from engine.photo_io.meta import (
 )
 from engine.photo_io.quiet import silenced
 from engine.photo_io.tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
-from engine.photo_io.write import OUTPUT_FORMATS, encode, output_format, to_uint8, write_file
+from engine.photo_io.write import OUTPUT_FORMATS, encode, output_format, to_8bit, write_file
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -130,7 +130,7 @@ def read_preview(path: str | os.PathLike, max_side: int, *, max_pixels: int = DE
     """
     path = Path(path)
     _, decoded = _decode(path, max_pixels, draft=max_side)
-    pixels = _rgb(to_uint8(decoded.pixels))
+    pixels = _rgb(to_8bit(decoded.pixels))
     height, width = pixels.shape[:2]
     scale = max_side / max(height, width)
     if scale < 1:
