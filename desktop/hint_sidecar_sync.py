@@ -24,8 +24,8 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from desktop.hint_points import Points, read_points, sidecar_bytes
 from desktop.worker import PoolSignals, run_in_pool
 from engine.hints import HintsError
-from engine.photo_io_errors import PhotoError
-from engine.photo_io_write import write_file
+from engine.photo_io.errors import PhotoError
+from engine.photo_io.write import write_file
 from engine.sidecar import SUFFIX, read_sidecar, sidecar_path
 
 log = logging.getLogger(__name__)

@@ -117,7 +117,7 @@ def remove_stale_temps(folder: str | os.PathLike, older_than: float = STALE_TEMP
     cutoff = time.time() - older_than
     removed = 0
     try:
-        entries = list(os.scandir(folder))
+        entries = list(os.scandir(os.fspath(folder)))
     except OSError:
         return 0
     for entry in entries:

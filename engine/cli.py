@@ -18,6 +18,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import onnxruntime
@@ -42,7 +43,7 @@ from engine.model import CUDA, DEVICES, DeviceError, Generator, NoModelError, av
 from engine.naming import NamePlanner, normalise_format, output_path
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
-from engine.photo_io_quiet import speaking
+from engine.photo_io.quiet import speaking
 from engine.pipeline import MAX_STRENGTH, colorize_file
 from engine.shard import parse_shard, plan_shard
 from engine.sidecar import hints_for_photo
@@ -245,11 +246,13 @@ def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: C
     started = time.perf_counter()
     planned = job.output
     try:
+        if planned is None:
+            raise RuntimeError(f"{job.src}: no output name was planned")  # plan_outputs names every job first
         hints = hints_for_photo(job.src, args.hints, use_sidecars=not args.no_hints)
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        planned.parent.mkdir(parents=True, exist_ok=True)
         # next_free: a name taken by another program or run after planning moves this photo to -2, -3, ...
         job.output = colorize_file(
-            job.src, job.output, generator, strength=args.strength, render_size=args.render_size,
+            job.src, planned, generator, strength=args.strength, render_size=args.render_size,
             fmt=args.format, quality=args.quality, overwrite=args.overwrite_outputs,
             next_free=not args.overwrite_outputs, cancel=cancel, hints=hints,
         )
@@ -303,7 +306,7 @@ class _Interrupts:
     def __init__(self, cancel: CancelToken) -> None:
         self.cancel = cancel
         self.signal: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}  # what signal.signal returned: a handler, SIG_DFL or None
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
@@ -352,7 +355,7 @@ def _say(message: str, *, err: bool = False) -> None:
     """Print a line; through tqdm once a progress bar may be on screen, so the line does not tear it."""
     stream = sys.stderr if err else sys.stdout
     progress = sys.modules.get("tqdm")
-    with speaking():  # not while a JPEG decode has the terminal silenced (engine.photo_io_quiet)
+    with speaking():  # not while a JPEG decode has the terminal silenced (engine.photo_io.quiet)
         if progress is not None:
             progress.tqdm.write(message, file=stream)
         else:

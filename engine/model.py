@@ -11,11 +11,11 @@ import onnxruntime as ort
 from engine import colour
 from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContract, ModelContractError
+from engine.devices import DEVICES as DEVICES  # re-exported: callers have imported it from here
 from engine.resources import MODELS_DIR_ENV, models_dir
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
-DEVICES = ("auto", "cpu", "cuda")
 
 
 class NoModelError(RuntimeError):

@@ -140,7 +140,7 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
     for i in named_like_results:
         photo, key = photos[i]
         match = result.fullmatch(_stem(photo.path.name))
-        if (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
+        if match and (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
             drop.add(i)
     return [entry for i, entry in enumerate(photos) if i not in drop]
 

@@ -57,6 +57,19 @@ class Prediction:
     #: For small predictions (previews), the strength-independent part of a render, kept after the first.
     _colour_cache: render.ColourRows | None = field(default=None, init=False, repr=False, compare=False)
 
+    @classmethod
+    def from_pixels(cls, pixels: np.ndarray, ab: np.ndarray, *, alpha: np.ndarray | None = None) -> Prediction:
+        """A photo's stored pixels and earlier a*b* (a cache, a hint run) back into a Prediction, with no model run.
+
+        L* and bit depth come exactly as :func:`colorize` takes them, so an export equals a fresh colorize.
+        """
+        bit_depth = 16 if pixels.dtype == np.uint16 else 8
+        return cls(lightness=lightness_of(pixels), ab=ab, alpha=alpha, bit_depth=bit_depth)
+
+    def with_ab(self, ab: np.ndarray) -> Prediction:
+        """The same photo with new a*b* (hints changed the colour); the render cache is not carried over."""
+        return Prediction(self.lightness, ab, self.alpha, self.bit_depth)
+
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the rendered photo."""
@@ -103,7 +116,9 @@ class Prediction:
         height = self.lightness.shape[0]
         across = self.ab.shape[1]
         down = _interpolation(self.ab.shape[0], height)
-        return tuple(cv2.resize(plane, (across, height), interpolation=down) for plane in render.split_planes(self.ab))
+        a, b = render.split_planes(self.ab)
+        size = (across, height)
+        return cv2.resize(a, size, interpolation=down), cv2.resize(b, size, interpolation=down)
 
     def _across(self) -> int:
         """The interpolation of the horizontal resize, from render width to the photo's width."""

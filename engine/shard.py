@@ -57,7 +57,11 @@ def shard_of(path: str | os.PathLike, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count
 
 
-def select_shard(items: Sequence[T], shard: Shard | None, path_of: Callable[[T], Path | str] = lambda x: x
+def _itself(item: Any) -> Path | str:
+    return item
+
+
+def select_shard(items: Sequence[T], shard: Shard | None, path_of: Callable[[T], Path | str] = _itself
                  ) -> list[T]:
     """The items of ``shard`` (all of them when ``shard`` is None), in their original order."""
     if shard is None or shard.count == 1:

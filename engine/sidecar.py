@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TypeGuard
 
 from engine.hints import FractionHint, HintsError, parse_colour
 
@@ -114,7 +115,7 @@ def _point(n: int, point: object) -> FractionHint:
     return FractionHint(coords[0], coords[1], a, b)
 
 
-def _is_integer(value: object) -> bool:
+def _is_integer(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainer.dataset import TrainCrops, open_source, train_loader  # noqa: E402
 from trainer.options import load_config, make_options  # noqa: E402
-from trainer.train import Trainer, configure_runtime  # noqa: E402
+from trainer.pix2pix import Trainer, configure_runtime  # noqa: E402
 
 
 def timed_steps(trainer: Trainer, batch: dict, count: int) -> float:

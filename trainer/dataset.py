@@ -27,11 +27,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine import colour
+from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from trainer.degrade import Degrader
 from trainer.torch_colour import ab_target
 
 PACK_KEYS = ("jpeg", "offsets", "split", "people", "weight", "source", "name")
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 #: Folder photos are downscaled to this short side on load, like the pack's photos.
 FOLDER_MAX_SHORT_SIDE = 384
 TRAIN, VAL = 0, 1
@@ -121,9 +121,10 @@ class PackSource(PhotoSource):
 
 class FolderSource(PhotoSource):
     def __init__(self, root: Path, val_fraction: float) -> None:
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+        # The engine's one suffix list and folder rules (no hidden files); OpenCV decodes every suffix on it.
+        files = sorted(p.path for p in find_photos([root], recursive=True, skip_results=False).photos)
         if not files:
-            raise DataError(f"{root}: no photos ({', '.join(PHOTO_SUFFIXES)}) found")
+            raise DataError(f"{root}: no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) found")
         rel = [p.relative_to(root).as_posix() for p in files]
         # Split by a hash of the relative path: stable across runs and machines, independent of file order.
         frac = np.array([int(hashlib.sha1(r.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF for r in rel])

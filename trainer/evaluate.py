@@ -19,21 +19,24 @@ import numpy as np
 
 from engine import colour
 from engine.model import Generator
+from engine.photo_finder import find_photos as engine_find_photos
 from engine.photo_io import PhotoError, read_photo
 from engine.pipeline import colorize
 from trainer import metrics
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 METRIC_KEYS = ("de00", "psnr", "ssim", "cf_pred", "cf_true")
 
 
 def find_photos(folders: list[Path]) -> list[Path]:
+    """Files as given, folders walked (the engine's suffix list and rules), each folder's photos in path order.
+
+    Earlier Rechroma results are not skipped: a held-out folder is ground truth, whatever wrote it."""
     found: list[Path] = []
     for folder in folders:
         if folder.is_file():
             found.append(folder)
             continue
-        found += sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        found += sorted(p.path for p in engine_find_photos([folder], recursive=True, skip_results=False).photos)
     return found
 
 

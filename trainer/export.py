@@ -39,12 +39,10 @@ class ExportError(RuntimeError):
 
 def generator_from_checkpoint(path: str | Path) -> tuple[UNetGenerator, dict]:
     """The checkpoint's generator in eval mode (no pretrained weights or pack needed) and its state."""
-    from trainer.train import build_generator  # late: keeps `python -m trainer.export --help` light
+    from trainer.networks import build_generator  # late: keeps `python -m trainer.export --help` light
 
     state = load_checkpoint(path)
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in state["options"].items()}
-    known = Options.__dataclass_fields__
-    opts = Options(**{k: v for k, v in values.items() if k in known})
+    opts = Options.from_dict(state["options"])
     generator = build_generator(opts, pretrained=False)
     generator.load_state_dict(state["G"])
     return generator.eval(), state

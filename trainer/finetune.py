@@ -3,7 +3,7 @@
 One command, in five steps, each printed as it happens:
 
 1. **Check the folder**: every photo is decoded like the engine does; near-grey photos, drawings, tiny images
-   and near-duplicates are dropped (trainer.photo_filter) and counted. Fewer than :data:`MIN_PHOTOS` usable
+   and near-duplicates are dropped (trainer.corpus.photo_filter) and counted. Fewer than :data:`MIN_PHOTOS` usable
    photos is refused with the reason.
 2. **Split**: a fixed share (by a hash of the relative path, so reruns agree) becomes the val split, written
    to ``OUT/split.csv``; the kept photos are packed (``OUT/data.npz``) at training size.
@@ -72,8 +72,9 @@ def _reason_kind(reason: str) -> str:
 
 def survey_folder(folder: Path, log=print) -> Survey:
     """Decode and judge every image under ``folder``; keep colour photos, drop near-duplicates (first kept)."""
-    from trainer import evaluate, photo_filter
-    from trainer.pack import encode_jpeg, fit_for_pack
+    from trainer import evaluate
+    from trainer.corpus import photo_filter
+    from trainer.corpus.pack import encode_jpeg, fit_for_pack
 
     survey = Survey(folder)
     files = evaluate.find_photos([folder])
@@ -109,7 +110,7 @@ def survey_folder(folder: Path, log=print) -> Survey:
 def split_photos(folder: Path, photos: list[Path]) -> list[int]:
     """1 (val) for the photos whose relative path hashes lowest, ``VAL_FRACTION`` of them and at least
     ``MIN_VAL``; 0 (train) for the rest. Depends on the paths only, so a rerun makes the same split."""
-    from trainer.pack import stable_fraction
+    from trainer.corpus.pack import stable_fraction
 
     keys = [p.relative_to(folder).as_posix() for p in photos]
     n_val = max(MIN_VAL, round(len(keys) * VAL_FRACTION))
@@ -134,13 +135,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from engine.model import Generator
-    from trainer import evaluate, train
+    from trainer import evaluate, loop, pix2pix
     from trainer.checkpoint import load_checkpoint
+    from trainer.corpus.pack import PackedPhoto, write_pack
     from trainer.dataset import DataError, open_source
     from trainer.export import ExportError, export_onnx, generator_from_checkpoint
     from trainer.onnx_import import OnnxImportError, generator_from_onnx
     from trainer.options import Options, option_differences, options_from_args
-    from trainer.pack import PackedPhoto, write_pack
 
     def fail(message: str) -> int:
         print(f"rechroma-train: {message}", file=sys.stderr)
@@ -217,18 +218,18 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{last} exists; pass --resume to continue that fine-tune or choose another --out")
     try:
         source = open_source(pack_path)
-        device = train.configure_runtime(opts)
-        trainer = train.Trainer(opts, device)
+        device = pix2pix.configure_runtime(opts)
+        trainer = pix2pix.Trainer(opts, device)
         if args.resume and last.exists():
             state = load_checkpoint(last, map_location="cpu")
-            changed = option_differences(Options(**train._as_options(state["options"])), opts)
+            changed = option_differences(Options.from_dict(state["options"]), opts)
             if changed:
                 say(f"note: options changed since the checkpoint: {changed}")
             trainer.load_state_dict(state)
             say(f"resuming {last} at step {trainer.step}")
     except (DataError, FileNotFoundError, RuntimeError, ValueError) as exc:
         return fail(str(exc))
-    train.write_options(run_dir, opts)
+    loop.write_options(run_dir, opts)
     budget = f"{args.minutes:g} min budget" if args.minutes is not None else f"{opts.total_steps} steps"
     say(f"fine-tuning {base.name} on {device} ({budget}; threads {torch.get_num_threads()})")
     started = time.perf_counter()

@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from engine.devices import DEVICES
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser under its PyPI name
@@ -128,8 +130,8 @@ class Options:
             raise ValueError("need 0 < crop_min_fraction <= crop_max_fraction <= 1")
         if self.gan_loss not in ("lsgan", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan' or 'hinge', not {self.gan_loss!r}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be {', '.join(DEVICES[:-1])} or {DEVICES[-1]}, not {self.device!r}")
         if self.lr_scaling not in ("none", "sqrt", "linear"):
             raise ValueError(f"lr_scaling must be none, sqrt or linear, not {self.lr_scaling!r}")
         if self.best_from_phase not in ("gan", "any"):
@@ -143,6 +145,13 @@ class Options:
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Options:
+        """The inverse of :meth:`to_dict` for a checkpoint's options: lists back to tuples, and options this
+        version no longer has left out (an old checkpoint still loads); missing ones take their defaults."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known})
 
 
 def _field_types() -> dict[str, typing.Any]:

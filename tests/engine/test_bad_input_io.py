@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from engine import atomic_file, photo_io_write
+from engine import atomic_file
 from engine.photo_io import PhotoError, PhotoExistsError, read_photo, read_preview, write_photo
+from engine.photo_io import write as photo_io_write
 
 
 def photo_like(height: int = 48, width: int = 64) -> np.ndarray:

@@ -318,7 +318,7 @@ def test_library_warnings_never_reach_the_terminal(tmp_path: Path, standin_model
     import struct
     import zlib
 
-    from engine.photo_io_meta import insert_png_chunks, png_chunk
+    from engine.photo_io.meta import insert_png_chunks, png_chunk
 
     tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x010E, 2, 5000, 9999) + b"\0" * 4
     out = io.BytesIO()

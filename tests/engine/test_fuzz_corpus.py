@@ -23,7 +23,7 @@ from standin_model import make_scene, to_grey
 
 from engine.atomic_file import TEMP_MARKER
 from engine.cli import main
-from engine.photo_io_meta import insert_png_chunks, png_chunk
+from engine.photo_io.meta import insert_png_chunks, png_chunk
 
 REPO = Path(__file__).resolve().parents[2]
 

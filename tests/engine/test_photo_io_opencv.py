@@ -15,8 +15,8 @@ from standin_model import make_scene, to_grey
 
 from engine.model import Generator
 from engine.photo_io import PhotoError, read_photo, write_photo
-from engine.photo_io_meta import jpeg_with_metadata, srgb_icc
-from engine.photo_io_quiet import silenced, speaking
+from engine.photo_io.meta import jpeg_with_metadata, srgb_icc
+from engine.photo_io.quiet import silenced, speaking
 from engine.pipeline import colorize_file
 
 TAG_MAKE, TAG_ORIENTATION, TAG_SOFTWARE = 271, 274, 305

@@ -12,8 +12,8 @@ import torch
 
 from engine.atomic_file import TEMP_MARKER
 from trainer.checkpoint import load_checkpoint, save_checkpoint
-from trainer.gather import _atomic_text
-from trainer.pack import PackedPhoto, read_pack, write_pack
+from trainer.corpus.gather import _atomic_text
+from trainer.corpus.pack import PackedPhoto, read_pack, write_pack
 
 
 def _mode(path: Path) -> int:

@@ -17,7 +17,7 @@ from trainer import export
 from trainer.checkpoint import load_checkpoint
 from trainer.networks import UNetGenerator
 from trainer.options import Options
-from trainer.train import Trainer
+from trainer.pix2pix import Trainer
 
 TINY = dict(decoder_channels=(32, 24, 16, 16, 8), decoder_convs=(1, 1, 1, 1, 1))
 

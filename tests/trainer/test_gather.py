@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 import pytest
 
-from trainer import gather, pack, photo_filter
-from trainer.rcc import RccBundle, RccError
-from trainer.sources import ALL_SOURCES, DENY_LIST, DeniedSourceError, Source, check_allowed
+from trainer.corpus import gather, pack, photo_filter
+from trainer.corpus.rcc import RccBundle, RccError
+from trainer.corpus.sources import ALL_SOURCES, DENY_LIST, DeniedSourceError, Source, check_allowed
 
 # ---------------------------------------------------------------- helpers
 

@@ -19,7 +19,7 @@ import torch
 from standin_model import make_scene
 
 from engine import colour
-from trainer import train
+from trainer import loop, pix2pix, train
 from trainer.checkpoint import load_checkpoint
 from trainer.dataset import (
     DataError,
@@ -157,7 +157,7 @@ def test_folder_source_reads_photos_recursively(tmp_path: Path) -> None:
 
 def test_l1_drops_when_training_on_one_batch(pack: Path) -> None:
     opts = tiny_options(pack, pack.parent / "run", pretrain_steps=100, freeze_encoder_stages=0)
-    trainer = train.Trainer(opts)
+    trainer = pix2pix.Trainer(opts)
     batch = next(iter(train_loader(TrainCrops(open_source(pack), opts), opts, 0, 1)))
     losses = [trainer.train_step(batch)["loss_l1"] for _ in range(20)]
     assert losses[-1] < losses[0]
@@ -166,7 +166,7 @@ def test_l1_drops_when_training_on_one_batch(pack: Path) -> None:
 
 def test_gan_step_updates_discriminator(pack: Path) -> None:
     opts = tiny_options(pack, pack.parent / "run", pretrain_steps=0)
-    trainer = train.Trainer(opts)
+    trainer = pix2pix.Trainer(opts)
     before = [p.detach().clone() for p in trainer.D.parameters()]
     batch = next(iter(train_loader(TrainCrops(open_source(pack), opts), opts, 0, 1)))
     out = trainer.train_step(batch)
@@ -175,7 +175,7 @@ def test_gan_step_updates_discriminator(pack: Path) -> None:
     assert trainer.opt_G.param_groups[0]["betas"] == (0.5, 0.999)
 
 
-def _step_at(trainer: train.Trainer, opts: Options, pack: Path) -> dict[str, float]:
+def _step_at(trainer: pix2pix.Trainer, opts: Options, pack: Path) -> dict[str, float]:
     loader = train_loader(TrainCrops(open_source(pack), opts), opts, trainer.step, trainer.step + 1)
     return trainer.train_step(next(iter(loader)))
 
@@ -184,12 +184,12 @@ def test_resume_gives_exactly_the_same_next_step(pack: Path, tmp_path: Path) -> 
     """Train 3 steps (2 pretrain + 1 GAN), save; step 4 -> A. Load the step-3 checkpoint, step -> A again."""
     out = tmp_path / "run"
     opts = tiny_options(pack, out)
-    first = train.Trainer(opts)
+    first = pix2pix.Trainer(opts)
     assert first.fit(open_source(pack), out, until_step=3) == 3
     shutil.copy(out / "last.pt", tmp_path / "step3.pt")
     loss_a = _step_at(first, opts, pack)
 
-    second = train.Trainer(opts)
+    second = pix2pix.Trainer(opts)
     second.load_state_dict(load_checkpoint(tmp_path / "step3.pt"))
     assert second.step == 3
     loss_b = _step_at(second, opts, pack)
@@ -269,7 +269,7 @@ WEIGHTS = REPO / "work" / "weights" / "mobilenet_v2-b0353104.pth"
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="ImageNet weights not downloaded (work/weights)")
 def test_perceptual_loss_joins_the_step(pack: Path) -> None:
     opts = tiny_options(pack, pack.parent / "run", lambda_perceptual=1.0, encoder_weights=str(WEIGHTS))
-    trainer = train.Trainer(opts)
+    trainer = pix2pix.Trainer(opts)
     batch = next(iter(train_loader(TrainCrops(open_source(pack), opts), opts, 0, 1)))
     out = trainer.train_step(batch)
     assert out["loss_perceptual"] > 0
@@ -298,7 +298,7 @@ def test_de00_loss_term_is_logged_and_lowers_the_colour_error() -> None:
     opts = Options(pretrained=False, crop_size=64, batch_size=2, decoder_channels=(32, 24, 16, 16),
                    decoder_convs=(1, 1, 1, 1), lambda_l1=1.0, lambda_de00=1.0, warmup_steps=0, lr=1e-3,
                    pretrain_steps=100, threads=1, num_workers=0)
-    trainer = train.Trainer(opts)
+    trainer = pix2pix.Trainer(opts)
     gen = torch.Generator().manual_seed(0)
     batch = {"l": torch.rand(2, 1, 64, 64, generator=gen) * 2 - 1, "ab": torch.full((2, 2, 64, 64), 0.3)}
     first = trainer.train_step(batch)
@@ -309,21 +309,21 @@ def test_de00_loss_term_is_logged_and_lowers_the_colour_error() -> None:
 
 def test_schedule_fitted_to_a_budget_fills_it_and_keeps_the_phase_ratio() -> None:
     step, sec_step, sec_val, val_every, left = 90, 0.08, 2.0, 600, 420.0
-    pretrain, gan = train.fit_schedule_to_budget(8500, 1500, step, sec_step, sec_val, val_every, left, 1.4)
+    pretrain, gan = loop.fit_schedule_to_budget(8500, 1500, step, sec_step, sec_val, val_every, left, 1.4)
     assert abs(pretrain / gan - 8500 / 1500) < 0.01
     spent = (pretrain - step) * sec_step + gan * sec_step * 1.4 + (pretrain + gan) / val_every * sec_val
     assert abs(spent - left) < 1.0
     # A slower machine gets a shorter schedule; one already past its budget stops after the next step.
-    assert sum(train.fit_schedule_to_budget(8500, 1500, step, 2 * sec_step, sec_val, val_every, left)) < pretrain + gan
-    assert train.fit_schedule_to_budget(8500, 1500, step, 10.0, 0.0, val_every, 1.0)[0] == step + 1
-    assert train.fit_schedule_to_budget(8500, 1500, step, sec_step, sec_val, val_every, -5.0) == (step + 1, 0)
+    assert sum(loop.fit_schedule_to_budget(8500, 1500, step, 2 * sec_step, sec_val, val_every, left)) < pretrain + gan
+    assert loop.fit_schedule_to_budget(8500, 1500, step, 10.0, 0.0, val_every, 1.0)[0] == step + 1
+    assert loop.fit_schedule_to_budget(8500, 1500, step, sec_step, sec_val, val_every, -5.0) == (step + 1, 0)
 
 
 def test_time_budget_resolves_step_counts_and_finishes_the_schedule(
     pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(train, "CALIBRATION_SKIP", 1)
-    monkeypatch.setattr(train, "CALIBRATION_STEPS", 2)
+    monkeypatch.setattr(loop, "CALIBRATION_SKIP", 1)
+    monkeypatch.setattr(loop, "CALIBRATION_STEPS", 2)
     out = tmp_path / "run"
     args = _cli_args(pack, out, pretrain_steps=1000, gan_steps=250, val_every=10**6, time_budget_minutes=0.1)
     assert train.main(args) == 0

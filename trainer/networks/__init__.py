@@ -1,14 +1,39 @@
-"""Networks of the Rechroma pix2pix model: MobileNetV2 U-Net generator and PatchGAN discriminator."""
+"""Networks of the Rechroma pix2pix model: MobileNetV2 U-Net generator and PatchGAN discriminator.
+
+``build_generator`` is the one place options become a generator (pix2pix's ``define_G``): training, export
+and the GPU probe all build it here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from trainer.networks.discriminator import PatchDiscriminator
 from trainer.networks.generator import SIZE_MULTIPLE, UNetGenerator, count_parameters
 from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
+
+if TYPE_CHECKING:
+    from trainer.options import Options
 
 __all__ = [
     "SIZE_MULTIPLE",
     "MobileNetV2",
     "PatchDiscriminator",
     "UNetGenerator",
+    "build_generator",
     "count_parameters",
     "load_pretrained",
 ]
+
+
+def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenerator:
+    return UNetGenerator(
+        pretrained=opts.pretrained if pretrained is None else pretrained,
+        encoder_weights=opts.encoder_weights,
+        decoder_channels=opts.decoder_channels,
+        decoder_convs=opts.decoder_convs,
+        decoder_norm=opts.decoder_norm,
+        output_scale=opts.output_scale,
+        freeze_encoder_stages=opts.freeze_encoder_stages,
+        freeze_norm=opts.freeze_norm,
+    )

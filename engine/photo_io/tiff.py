@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from engine.photo_io_errors import PhotoError
+from engine.photo_io.errors import PhotoError
 
 if TYPE_CHECKING:
     import tifffile

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from engine.photo_io_meta import convert_to_srgb
+from engine.photo_io.meta import convert_to_srgb
 
 #: 3D lookup grid: nodes at 0, 3, ..., 255 (86 per axis) so every node is an exact 8-bit input. Against
 #: LittleCMS's own 8-bit result (Adobe RGB-like profile, random colours) the mean error is 0.11 8-bit
@@ -86,7 +86,7 @@ def _apply_lut_3d(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
         x += np.float32(n)
         high = cv2.remap(slices, x, g, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         r -= r0  # (in place from here on: these strips are the bulk of the work)
-        high -= low
+        high -= low  # type: ignore[arg-type]  # both float32; OpenCV's stubs type remap's result loosely
         high *= r[..., None]
         high += low + np.float32(0.5)
         np.clip(high, 0, 65535, out=high)

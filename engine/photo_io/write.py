@@ -20,8 +20,8 @@ from PIL import Image
 
 from engine.atomic_file import TEMP_MARKER as TEMP_MARKER  # re-exported: tests look for leftovers by it
 from engine.atomic_file import atomic_write
-from engine.photo_io_errors import PhotoError, PhotoExistsError
-from engine.photo_io_meta import (
+from engine.photo_io.errors import PhotoError, PhotoExistsError
+from engine.photo_io.meta import (
     SOFTWARE,
     exif_without_makernote,
     insert_png_chunks,
@@ -59,8 +59,8 @@ def output_format(path: Path, fmt: str | None) -> str:
         ) from None
 
 
-def to_uint8(a: np.ndarray) -> np.ndarray:
-    """uint16 -> uint8 with rounding (65535 -> 255); uint8 unchanged."""
+def to_8bit(a: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 with rounding (65535 -> 255); uint8 unchanged. (colour.to_uint8 is for floats in [0, 1].)"""
     if a.dtype == np.uint8:
         return a
     return cv2.convertScaleAbs(a, alpha=255.0 / 65535.0)
@@ -71,7 +71,7 @@ def match_dtype(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return alpha
     if dtype == np.uint16:
         return alpha.astype(np.uint16) * 257
-    return to_uint8(alpha)
+    return to_8bit(alpha)
 
 
 def encode(
@@ -125,10 +125,10 @@ def encode(
         )
         return link_tiff_sub_ifds(out.getvalue(), meta)
     if fmt == "jpg":
-        return _jpeg_bytes(to_uint8(pixels), int(quality), meta, icc)
+        return _jpeg_bytes(to_8bit(pixels), int(quality), meta, icc)
     if fmt == "webp":
-        rgb = to_uint8(pixels)
-        im = Image.fromarray(rgb if alpha is None else np.dstack([rgb, to_uint8(alpha)]))
+        rgb = to_8bit(pixels)
+        im = Image.fromarray(rgb if alpha is None else np.dstack([rgb, to_8bit(alpha)]))
         options = {"quality": int(quality), "method": WEBP_METHOD, "icc_profile": icc}
         return _pillow_bytes(im, "WEBP", meta, options)
     raise PhotoError(f"unsupported output format {fmt!r}")

@@ -1,4 +1,4 @@
-"""Reading and writing photos faithfully: the file ends of the engine (decode -> pixels -> encode).
+"""Reading photos faithfully, and the one ``write_photo`` that publishes them: decode -> pixels -> encode.
 
 Reading gives upright (EXIF orientation applied), sRGB (embedded ICC profile converted), RGB pixels of the
 file's own bit depth (16-bit PNG/TIFF stay 16-bit), with alpha apart so the pipeline can put it back; the
@@ -10,7 +10,7 @@ reason for that one file; nothing of Pillow's or OpenCV's leaks out.
 
 Writing is atomic and durable (engine.atomic_file) and never clobbers an existing file unless asked, not
 even one that appears while the photo is being encoded; it embeds an sRGB ICC profile and carries the
-input's EXIF with provenance. See photo_io_write for the encoders and why each was chosen.
+input's EXIF with provenance. See engine.photo_io.write for the encoders and why each was chosen.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from engine.photo_io_errors import PhotoError, PhotoExistsError
-from engine.photo_io_icc import to_srgb
-from engine.photo_io_meta import (
+from engine.photo_io.errors import PhotoError, PhotoExistsError
+from engine.photo_io.icc import to_srgb
+from engine.photo_io.meta import (
     SOFTWARE_NAME,
     TAG_SOFTWARE,
     apply_orientation,
@@ -38,9 +38,9 @@ from engine.photo_io_meta import (
     png_pixel_chunks,
     read_exif,
 )
-from engine.photo_io_quiet import silenced
-from engine.photo_io_tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
-from engine.photo_io_write import OUTPUT_FORMATS, encode, output_format, to_uint8, write_file
+from engine.photo_io.quiet import silenced
+from engine.photo_io.tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
+from engine.photo_io.write import OUTPUT_FORMATS, encode, output_format, to_8bit, write_file
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -130,7 +130,7 @@ def read_preview(path: str | os.PathLike, max_side: int, *, max_pixels: int = DE
     """
     path = Path(path)
     _, decoded = _decode(path, max_pixels, draft=max_side)
-    pixels = _rgb(to_uint8(decoded.pixels))
+    pixels = _rgb(to_8bit(decoded.pixels))
     height, width = pixels.shape[:2]
     scale = max_side / max(height, width)
     if scale < 1:
@@ -313,7 +313,7 @@ def _opencv_decodes(im: Image.Image, draft: int | None = None) -> bool:
 def _is_deep_colour(im: Image.Image) -> bool:
     if im.mode not in ("RGB", "RGBA", "LA"):
         return False
-    for tile in im.tile:
+    for tile in getattr(im, "tile", ()):  # an opened file's decoder tiles (ImageFile; Image types have none)
         args = tile[3]
         rawmode = args if isinstance(args, str) else (args[0] if args else "")
         if isinstance(rawmode, str) and ";16" in rawmode:
@@ -342,7 +342,7 @@ def _decode_opencv(path: Path, im: Image.Image) -> _Decoded | None:
     elif im.format == "TIFF":
         arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     else:
-        with silenced():  # libjpeg's warnings about damaged data would reach the terminal (photo_io_quiet)
+        with silenced():  # libjpeg's warnings about damaged data would reach the terminal (engine.photo_io.quiet)
             arr = cv2.imdecode(data, _JPEG_RGB if im.mode == "RGB" and _JPEG_RGB else cv2.IMREAD_UNCHANGED)
         if arr is not None and arr.ndim == 3 and _JPEG_RGB:
             return _Decoded(to_srgb(arr, profile), None, orientation, exif)  # RGB already: no BGR swap

@@ -31,11 +31,11 @@ import cv2
 import numpy as np
 
 from engine.atomic_file import atomic_write
-from trainer import pack, photo_filter
-from trainer.rcc import RccBundle, RccError
-from trainer.sources import ALL_SOURCES, FIRST_WAVE, IMAGE_SUFFIXES, VIDEO_SUFFIXES, Source, check_allowed
+from trainer.corpus import pack, photo_filter
+from trainer.corpus.rcc import RccBundle, RccError
+from trainer.corpus.sources import ALL_SOURCES, FIRST_WAVE, IMAGE_SUFFIXES, VIDEO_SUFFIXES, Source, check_allowed
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PEOPLE_WEIGHT = 3.0
 SIMILAR_HAMMING = 10  # looser than the duplicate threshold: same scene, other crop -> share weight & split
 

