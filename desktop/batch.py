@@ -47,7 +47,6 @@ from desktop.worker import (
 from engine import __version__ as engine_version
 from engine.naming import DEFAULT_PATTERN, looks_like_output_of
 from engine.photo_io import SUPPORTED_SUFFIXES
-from engine.pipeline import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +463,7 @@ class BatchController(QObject):
         preview = self._previews.get(result.item_id)
         if preview is not None and preview.prediction is not None:
             old = preview.prediction
-            preview.prediction = Prediction(old.lightness, result.ab, old.alpha, old.bit_depth)
+            preview.prediction = old.with_ab(result.ab)
             self.hintPreview.emit(result.item_id, preview, result.final)
 
     def _on_hint_saved(self, item_id: str, generation: int, ab_file: Path) -> None:

@@ -39,7 +39,6 @@ from desktop.queue_store import QueueStore, default_data_dir
 from desktop.render_size import render_size_warning
 from desktop.settings import AppSettings
 from engine.photo_io import SUPPORTED_SUFFIXES
-from engine.pipeline import Prediction
 from engine.resources import icons_dir
 
 
@@ -376,7 +375,7 @@ class MainWindow(QMainWindow):
         prediction = preview.prediction
         if stages is not None and prediction is not None and stages[-1].lightness is prediction.lightness:
             # Same photo, new colour: the quick stage keeps its downscaled L* (no resize on this thread).
-            self._stages = tuple(Prediction(s.lightness, prediction.ab, s.alpha, s.bit_depth) for s in stages[:-1])
+            self._stages = tuple(s.with_ab(prediction.ab) for s in stages[:-1])
             self._stages += (prediction,)
         else:
             self._stages = None

@@ -13,11 +13,12 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.devices import DEVICES
+from engine.naming import DEFAULT_PATTERN
+
 ORGANISATION = "Rechroma"
 APPLICATION = "Rechroma"
 
-DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_PATTERN = "{stem}_color"
 #: Export format meaning "each photo keeps its own format when Rechroma can write it, else PNG".
 SAME_FORMAT = "same"
 

@@ -60,15 +60,6 @@ def source_stamp(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
-def prediction_from_cache(pixels: np.ndarray, ab: np.ndarray, *, alpha: np.ndarray | None = None) -> Prediction:
-    """Rebuild a Prediction from the original's pixels and the cached a*b*: no model run needed.
-
-    Uses the pipeline's own ``lightness_of``, so an export equals what ``colorize`` would have produced.
-    """
-    bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    return Prediction(lightness=lightness_of(pixels), ab=ab, alpha=alpha, bit_depth=bit_depth)
-
-
 def _resize_to(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     height, width = shape
     if pixels.shape[:2] == (height, width):
@@ -257,7 +248,7 @@ class EngineWorker(QObject):
         photo = read_photo(job.path)
         job.cancel.raise_if_cancelled()
         ab = QueueStore.load_ab(job.ab_file)
-        prediction = prediction_from_cache(photo.pixels, ab, alpha=photo.alpha)
+        prediction = Prediction.from_pixels(photo.pixels, ab, alpha=photo.alpha)
         pixels = prediction.render(job.strength)
         job.cancel.raise_if_cancelled()
         options = job.options
@@ -316,7 +307,7 @@ def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
 def load_colour_thumbnail(path: Path, ab_file: Path, strength: float) -> tuple[np.ndarray, tuple[int, int] | None]:
     """A finished photo's thumbnail in colour, from the original and its cached a*b* (no model run)."""
     pixels, dims = load_thumbnail(path)
-    prediction = prediction_from_cache(pixels, QueueStore.load_ab(ab_file))
+    prediction = Prediction.from_pixels(pixels, QueueStore.load_ab(ab_file))
     return prediction.render(strength), dims
 
 
@@ -329,5 +320,5 @@ def load_preview(path: Path, ab_file: Path | None) -> Preview:
         full = read_photo(path).alpha
         if full is not None:
             alpha = cv2.resize(full, (width, height), interpolation=cv2.INTER_AREA)
-    prediction = prediction_from_cache(before, QueueStore.load_ab(ab_file), alpha=alpha) if ab_file else None
+    prediction = Prediction.from_pixels(before, QueueStore.load_ab(ab_file), alpha=alpha) if ab_file else None
     return Preview(before=before, prediction=prediction, original_size=(width, height), alpha=alpha)
