@@ -27,10 +27,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from engine import __version__
-from engine.cli import expand_inputs, plan_outputs
+from engine.cli import expand_inputs, format_arg, plan_outputs, ranged_arg
 from engine.contract import ModelContractError
 from engine.model import DEVICES, DeviceError, Generator, NoModelError, default_model_path
-from engine.naming import normalise_format
 from engine.photo_io import OUTPUT_FORMATS
 from engine.pipeline import MAX_STRENGTH
 
@@ -39,35 +38,14 @@ PROG = "rechroma-cluster"
 MAX_ATTEMPTS = 4
 
 
-def _ranged(kind: type, low: float, high: float | None, what: str):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}" if high is not None
-                                             else f"{what} must be at least {low:g}")
-        return value
-
-    return parse
-
-
-def _format(text: str) -> str:
-    try:
-        return normalise_format(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files, folders or glob patterns")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="output folder (default: next to each photo)")
-    parser.add_argument("--format", type=_format, metavar="|".join(sorted(OUTPUT_FORMATS)))
-    parser.add_argument("--quality", type=_ranged(int, 1, 100, "quality"), default=92, metavar="Q")
-    parser.add_argument("--strength", type=_ranged(float, 0.0, MAX_STRENGTH, "strength"), default=1.0, metavar="S")
-    parser.add_argument("--render-size", type=_ranged(int, 32, 8192, "render size"), metavar="N")
+    parser.add_argument("--format", type=format_arg, metavar="|".join(sorted(OUTPUT_FORMATS)))
+    parser.add_argument("--quality", type=ranged_arg(int, 1, 100, "quality"), default=92, metavar="Q")
+    parser.add_argument("--strength", type=ranged_arg(float, 0.0, MAX_STRENGTH, "strength"), default=1.0, metavar="S")
+    parser.add_argument("--render-size", type=ranged_arg(int, 32, 8192, "render size"), metavar="N")
     parser.add_argument("--recursive", action="store_true", help="walk folders; ** in globs crosses folders")
     parser.add_argument("--skip-existing", action="store_true", help="skip photos whose output exists")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write per-file results as JSON")
@@ -76,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--address", metavar="ADDR",
                         help="Ray cluster to join (ray://HOST:10001, or 'auto' on a cluster node); "
                              "default: start a local Ray instance on this machine")
-    parser.add_argument("--workers", type=_ranged(int, 1, 100000, "workers"), metavar="N",
+    parser.add_argument("--workers", type=ranged_arg(int, 1, 100000, "workers"), metavar="N",
                         help="actors, one model each (default: one per GPU, else cluster CPUs / --threads)")
-    parser.add_argument("--threads", type=_ranged(int, 1, 1024, "threads"), default=1, metavar="N",
+    parser.add_argument("--threads", type=ranged_arg(int, 1, 1024, "threads"), default=1, metavar="N",
                         help="CPU threads per CPU actor (default 1: many single-threaded actors)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto: GPU actors when the cluster has GPUs, else CPU actors")

@@ -88,7 +88,8 @@ class Batch:
     problems: list[Job] = field(default_factory=list)
 
 
-def _ranged(kind: type, low: float, high: float | None, what: str):
+def ranged_arg(kind: type, low: float, high: float | None, what: str):
+    """An argparse type: a number of ``kind`` within [low, high], NaN refused (shared with rechroma-cluster)."""
     def parse(text: str):
         try:
             value = kind(text)
@@ -102,7 +103,7 @@ def _ranged(kind: type, low: float, high: float | None, what: str):
     return parse
 
 
-def _format(text: str) -> str:
+def format_arg(text: str) -> str:
     try:
         return normalise_format(text)
     except ValueError as exc:
@@ -119,18 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files, folders or glob patterns")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR",
                         help="output folder (default: next to each input)")
-    parser.add_argument("--format", type=_format, metavar="|".join(sorted(OUTPUT_FORMATS)),
+    parser.add_argument("--format", type=format_arg, metavar="|".join(sorted(OUTPUT_FORMATS)),
                         help="output format (default: the input's own if writable, else png)")
-    parser.add_argument("--quality", type=_ranged(int, 1, 100, "quality"), default=92, metavar="Q",
+    parser.add_argument("--quality", type=ranged_arg(int, 1, 100, "quality"), default=92, metavar="Q",
                         help="JPEG/WebP quality 1-100 (default 92)")
-    parser.add_argument("--strength", type=_ranged(float, 0.0, MAX_STRENGTH, "strength"), default=1.0,
+    parser.add_argument("--strength", type=ranged_arg(float, 0.0, MAX_STRENGTH, "strength"), default=1.0,
                         metavar="S", help="colour strength 0 (grey) .. 1 (model) .. 2 (double chroma)")
-    parser.add_argument("--render-size", type=_ranged(int, 32, 8192, "render size"), metavar="N",
+    parser.add_argument("--render-size", type=ranged_arg(int, 32, 8192, "render size"), metavar="N",
                         help="long side in pixels at which the model runs (default: the model's, 512)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="inference device (default auto)")
-    parser.add_argument("--threads", type=_ranged(int, 1, 1024, "threads"), metavar="N",
+    parser.add_argument("--threads", type=ranged_arg(int, 1, 1024, "threads"), metavar="N",
                         help="CPU threads in all (default: all cores)")
-    parser.add_argument("--jobs", type=_ranged(int, 1, 64, "jobs"), metavar="N",
+    parser.add_argument("--jobs", type=ranged_arg(int, 1, 64, "jobs"), metavar="N",
                         help="photos colorized at once, sharing the threads (default: from the cores and the "
                         "photo size; 1 on a GPU); a photo starts only when there is memory for it")
     parser.add_argument("--recursive", action="store_true",

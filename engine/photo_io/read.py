@@ -40,21 +40,7 @@ from engine.photo_io.meta import (
 )
 from engine.photo_io.quiet import silenced
 from engine.photo_io.tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
-from engine.photo_io.write import OUTPUT_FORMATS, encode, output_format, to_8bit, write_file
-
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "OUTPUT_FORMATS",
-    "SUPPORTED_SUFFIXES",
-    "Photo",
-    "PhotoError",
-    "PhotoExistsError",
-    "made_by_rechroma",
-    "read_photo",
-    "read_preview",
-    "same_file",
-    "write_photo",
-]
+from engine.photo_io.write import encode, output_format, to_8bit, write_file
 
 #: Input file suffixes offered in file dialogs and picked up from folders (content decides the decoder).
 SUPPORTED_SUFFIXES = frozenset(
