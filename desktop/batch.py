@@ -44,9 +44,9 @@ from desktop.worker import (
     load_thumbnail,
     run_in_pool,
 )
-from engine import __version__ as engine_version
 from engine.naming import DEFAULT_PATTERN, looks_like_output_of
 from engine.photo_io import SUPPORTED_SUFFIXES
+from engine.pipeline import provenance
 
 log = logging.getLogger(__name__)
 
@@ -388,11 +388,7 @@ class BatchController(QObject):
 
     def export(self, item_ids: Iterable[str], options: ExportOptions) -> int:
         """Queue exports of finished photos at their own strength; returns how many were queued."""
-        description = (
-            f"Colorized by Rechroma {engine_version} with model {self.model_info.name} v{self.model_info.version}"
-            if self.model_info
-            else f"Colorized by Rechroma {engine_version}"
-        )
+        description = provenance(self.model_info.label if self.model_info else None)
         queued = 0
         for item_id in item_ids:
             item = self.model.item(item_id)

@@ -35,6 +35,8 @@ class ModelInfo:
     #: serves every model the engine loads: a hint-taking one reads them, any other gets them propagated
     #: over its own colour (engine.hint_mode); a Generator that reports otherwise turns the tool off.
     accepts_hints: bool = True
+    #: The engine's name for the model ("rechroma v2"), as written into exported photos' provenance.
+    label: str = ""
     #: The model itself reads hint planes (contract version 2 with a hint input).
     takes_hints: bool = False
 

@@ -125,6 +125,7 @@ class EngineWorker(QObject):
             ModelInfo(
                 name=contract.model_name,
                 version=contract.model_version,
+                label=generator.name,
                 device=generator.device,
                 path=Path(generator.path),
                 default_render_size=contract.default_render_size,

@@ -307,9 +307,11 @@ def _interpolation(src: int, dst: int) -> int:
     return cv2.INTER_AREA if dst < src else cv2.INTER_LINEAR
 
 
-def provenance(generator: Generator) -> str:
-    """The text written into the output's description: who colorized it, with which model."""
-    return f"Colorized by Rechroma {__version__} with model {generator.name}"
+def provenance(model_name: str | None) -> str:
+    """The text written into the output's description: who colorized it, with which model
+    (:attr:`Generator.name`). The CLI and the app's export both write it; made_by_rechroma reads it back."""
+    made = f"Colorized by Rechroma {__version__}"
+    return f"{made} with model {model_name}" if model_name else made
 
 
 def colorize_file(
@@ -357,7 +359,7 @@ def colorize_file(
         fmt=fmt,
         quality=quality,
         exif=exif,
-        description=provenance(generator),
+        description=provenance(generator.name),
         overwrite=overwrite,
         next_free=next_free,
     )

@@ -169,8 +169,16 @@ def test_colour_follows_a_hint_and_the_sidecar_drives_the_cli(
     assert ab_before[int(0.25 * ab_before.shape[0]), int(0.25 * ab_before.shape[1]), 0] > -5
     qtbot.waitUntil(lambda: cached_a_at_hint() < -10, timeout=TIMEOUT_MS)
 
-    # The sidecar appears beside the photo, in the format the CLI reads.
-    qtbot.waitUntil(lambda: sidecar_path(photo).exists(), timeout=TIMEOUT_MS)
+    # The sidecar appears beside the photo, in the format the CLI reads. On a slow machine the point may have
+    # been written once before the swatch recoloured it (writes follow 600 ms of quiet): wait for the recolour.
+    def sidecar_colour() -> tuple[float, float] | None:
+        if not sidecar_path(photo).exists():
+            return None
+        points = read_sidecar(sidecar_path(photo))
+        return (points[0].a, points[0].b) if points else None
+
+    qtbot.waitUntil(lambda: (c := sidecar_colour()) is not None and np.allclose(c, parse_colour(GRASS), atol=0.01),
+                    timeout=TIMEOUT_MS)
     read = read_sidecar(sidecar_path(photo))
     assert len(read) == 1 and abs(read[0].fx - 0.2516) < 0.01 and abs(read[0].fy - 0.2521) < 0.01
     assert np.allclose((read[0].a, read[0].b), parse_colour(GRASS), atol=0.01)

@@ -63,7 +63,7 @@ class FakeWorker(QObject):
         if request.path is not None and not request.path.is_file():
             self.modelFailed.emit("No colorization model", f"{request.path} does not exist")
             return
-        self.modelLoaded.emit(ModelInfo("fake", "1.0", request.device, Path("fake.onnx"), 512, 16))
+        self.modelLoaded.emit(ModelInfo("fake", "1.0", request.device, Path("fake.onnx"), 512, 16, label="fake v1.0"))
 
     @Slot(object)
     def run_job(self, job: ColorizeJob | ExportJob) -> None:
