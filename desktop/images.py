@@ -5,23 +5,18 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
-
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """16-bit renders are shown on an 8-bit screen: keep the high byte."""
-    if rgb.dtype == np.uint16:
-        return (rgb >> 8).astype(np.uint8)
-    return np.asarray(rgb, dtype=np.uint8)
+from engine.photo_io.write import to_8bit
 
 
 def to_qimage(rgb: np.ndarray, alpha: np.ndarray | None = None) -> QImage:
     """H x W x 3 RGB array (plus an optional H x W alpha) to a QImage that owns its pixels (so the arrays may
     be freed afterwards). With alpha the image is RGBA, and the viewer paints it over a checkerboard."""
-    rgb = np.ascontiguousarray(to_uint8(rgb))
+    rgb = np.ascontiguousarray(to_8bit(rgb))
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H x W x 3 RGB array, got shape {rgb.shape}")
     height, width, _ = rgb.shape
     if alpha is not None and alpha.shape[:2] == (height, width):
-        rgba = np.ascontiguousarray(np.dstack([rgb, to_uint8(alpha)]))
+        rgba = np.ascontiguousarray(np.dstack([rgb, to_8bit(alpha)]))
         image = QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888)
         return image.copy()
     image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
