@@ -72,7 +72,8 @@ def quantize(model: Path, photos: list[Path], out: Path, *, render_size: int = 5
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(model), str(prepared))
+        # Symbolic shape inference is for transformer fusions; ONNX shape inference is enough for a CNN.
+        quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
         excluded = last_convs(prepared, keep_fp32)
         partial = Path(tmp) / "int8.onnx"
         quantize_static(str(prepared), str(partial), _Reader(generator.contract.input_name, tensors),
