@@ -68,9 +68,10 @@ def colour_errors(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def pooled_rate(rows: list[dict], hit: str, base: str) -> float:
-    """sum(hit) / sum(base) over per-image rows; NaN when no image has any base pixel."""
-    total = sum(r[base] for r in rows)
-    return float(sum(r[hit] for r in rows) / total) if total else float("nan")
+    """sum(hit) / sum(base) over per-image rows; NaN when no image has any base pixel (or rows carry no counts,
+    as older per-photo results do)."""
+    total = sum(r.get(base, 0.0) for r in rows)
+    return float(sum(r.get(hit, 0.0) for r in rows) / total) if total else float("nan")
 
 
 def psnr(pred: np.ndarray, truth: np.ndarray) -> float:
