@@ -136,7 +136,32 @@ def strength_sweep(photos: list[Path], generator: Generator, strengths: list[flo
 
 
 def summarise(rows: list[dict]) -> dict[str, float]:
-    return {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}
+    out = {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}
+    out["false_colour"] = metrics.pooled_rate(rows, "fc_hit", "fc_base")
+    out["lost_colour"] = metrics.pooled_rate(rows, "lc_hit", "lc_base")
+    return out
+
+
+def worst_photos(results: dict[str, list[dict]], model: str, count: int = 10) -> list[tuple[int, float]]:
+    """(row index, ΔE00 model − grey) of the ``count`` photos the model harms most against grey, worst first;
+    only photos it makes worse than grey are listed."""
+    diffs = [(i, m["de00"] - g["de00"]) for i, (m, g) in enumerate(zip(results[model], results["grey"], strict=True))]
+    harmed = sorted((d for d in diffs if d[1] > 0), key=lambda d: -d[1])
+    return harmed[:count]
+
+
+def worst_table(results: dict[str, list[dict]], model: str, count: int = 10) -> str:
+    lines = [f"### Worst {count} against grey: {model}", "",
+             "| photo | ΔE00 grey | ΔE00 model | difference | false colour % |", "|---|---|---|---|---|"]
+    worst = worst_photos(results, model, count)
+    for i, diff in worst:
+        row, grey = results[model][i], results["grey"][i]
+        rate = 100.0 * metrics.pooled_rate([row], "fc_hit", "fc_base")
+        lines.append(f"| {Path(row['photo']).name} | {grey['de00']:.2f} | {row['de00']:.2f} | {diff:+.2f} | "
+                     f"{rate:.1f} |")
+    if not worst:
+        lines.append("| (no photo is worse than grey) | | | | |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(results: dict[str, list[dict]], title: str) -> str:
@@ -144,17 +169,17 @@ def markdown_table(results: dict[str, list[dict]], title: str) -> str:
     lines = [
         f"### {title} ({len(results['grey'])} photos)",
         "",
-        "| model | ΔE00 ↓ | vs grey | colourfulness (originals {:.1f}) | CF ratio | PSNR dB | SSIM |".format(
-            grey["cf_true"]
-        ),
-        "|---|---|---|---|---|---|---|",
+        "| model | ΔE00 ↓ | vs grey | colourfulness (originals {:.1f}) | CF ratio | PSNR dB | SSIM "
+        "| false colour % ↓ | lost colour % ↓ |".format(grey["cf_true"]),
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, rows in results.items():
         s = summarise(rows)
         rel = 100.0 * (s["de00"] - grey["de00"]) / grey["de00"]
         lines.append(
             f"| {name} | {s['de00']:.2f} | {rel:+.1f} % | {s['cf_pred']:.1f} | "
-            f"{s['cf_pred'] / max(s['cf_true'], 1e-6):.2f} | {s['psnr']:.2f} | {s['ssim']:.3f} |"
+            f"{s['cf_pred'] / max(s['cf_true'], 1e-6):.2f} | {s['psnr']:.2f} | {s['ssim']:.3f} | "
+            f"{100 * s['false_colour']:.2f} | {100 * s['lost_colour']:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -191,9 +216,12 @@ def evaluate(
     render_size: int | None = None,
     max_side: int = 768,
     sheet: Path | None = None,
+    worst_sheet: Path | None = None,
     progress: bool = True,
 ) -> dict[str, list[dict]]:
-    """Per-photo metrics for 'grey', each named model, in input order; photos that fail to load are skipped."""
+    """Per-photo metrics for 'grey', each named model, in input order; photos that fail to load are skipped.
+
+    ``worst_sheet`` gets the photos the last model harms most against grey (see :func:`worst_photos`)."""
     results: dict[str, list[dict]] = {"grey": [], **{name: [] for name in models}}
     columns: dict[str, list[np.ndarray]] = {"grey": [], **{name: [] for name in models}, "original": []}
     for n, path in enumerate(photos):
@@ -218,6 +246,10 @@ def evaluate(
         print(file=sys.stderr)
     if sheet is not None:
         contact_sheet(columns, sheet)
+    if worst_sheet is not None and models:
+        worst = [i for i, _ in worst_photos(results, list(models)[-1])]
+        if worst:
+            contact_sheet({name: [tiles[i] for i in worst] for name, tiles in columns.items()}, worst_sheet)
     return results
 
 
@@ -265,15 +297,17 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table({"grey": grey_rows, **sweep}, f"{args.title}: strength sweep"))
     start = time.perf_counter()
     results = evaluate(photos, models, render_size=args.render_size, max_side=args.max_side,
-                       sheet=args.out / "sheet.png")
+                       sheet=args.out / "sheet.png", worst_sheet=args.out / "sheet-worst.png")
     table = markdown_table(results, args.title)
     by_group = group_tables(results, photo_groups(photos, roots), args.title)
     if by_group:
         table += "\n" + by_group
+    table += "\n" + worst_table(results, main_model.name)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(table, encoding="utf-8")
     print(table)
-    print(f"({time.perf_counter() - start:.0f} s; contact sheet {args.out / 'sheet.png'})")
+    print(f"({time.perf_counter() - start:.0f} s; contact sheets {args.out / 'sheet.png'}, "
+          f"worst {args.out / 'sheet-worst.png'})")
     return 0
 
 

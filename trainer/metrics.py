@@ -1,4 +1,5 @@
-"""Colour-quality metrics, as docs/quality.md judges a colorizer: CIEDE2000, colourfulness, PSNR, SSIM.
+"""Colour-quality metrics, as docs/quality.md judges a colorizer: CIEDE2000, colourfulness, PSNR, SSIM, and the
+false- and lost-colour rates.
 
 scikit-image supplies CIEDE2000, PSNR and SSIM (well-tested implementations); colourfulness (Hasler &
 Suesstrunk 2003) is a two-line formula with no library home, so it is written here.
@@ -40,6 +41,39 @@ def mean_ciede2000(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(deltaE_ciede2000(lab_t, lab_p)))
 
 
+# Chroma C* = |a*b*| thresholds of the false/lost-colour rates: below NEUTRAL_CHROMA a pixel reads as grey, above
+# CONFIDENT_CHROMA as clearly coloured; the gap keeps faint tints from counting either way.
+NEUTRAL_CHROMA = 8.0
+CONFIDENT_CHROMA = 20.0
+
+
+def chroma(image: np.ndarray) -> np.ndarray:
+    """Per-pixel CIE chroma C* = sqrt(a*^2 + b*^2) of an sRGB image."""
+    lab = colour.rgb_to_lab(as_float_rgb(image))
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def colour_errors(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Pixel counts behind the false-colour rate (confident colour painted where the original is neutral) and the
+    lost-colour rate (the reverse): each is ``*_hit / *_base``, pooled over a set by the caller so that photos with
+    few neutral (or few coloured) pixels do not swing the mean."""
+    c_pred, c_true = chroma(pred), chroma(truth)
+    neutral, vivid = c_true < NEUTRAL_CHROMA, c_true > CONFIDENT_CHROMA
+    return {
+        "fc_hit": float(np.count_nonzero(neutral & (c_pred > CONFIDENT_CHROMA))),
+        "fc_base": float(np.count_nonzero(neutral)),
+        "lc_hit": float(np.count_nonzero(vivid & (c_pred < NEUTRAL_CHROMA))),
+        "lc_base": float(np.count_nonzero(vivid)),
+    }
+
+
+def pooled_rate(rows: list[dict], hit: str, base: str) -> float:
+    """sum(hit) / sum(base) over per-image rows; NaN when no image has any base pixel (or rows carry no counts,
+    as older per-photo results do)."""
+    total = sum(r.get(base, 0.0) for r in rows)
+    return float(sum(r.get(hit, 0.0) for r in rows) / total) if total else float("nan")
+
+
 def psnr(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(as_float_rgb(truth), as_float_rgb(pred), data_range=1.0))
 
@@ -58,6 +92,7 @@ def image_scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         "ssim": ssim(pred, truth),
         "cf_pred": colourfulness(pred),
         "cf_true": colourfulness(truth),
+        **colour_errors(pred, truth),
     }
 
 
