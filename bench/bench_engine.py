@@ -136,7 +136,7 @@ def _network_input(data: np.ndarray, generator: Generator) -> np.ndarray:
                        interpolation=cv2.INTER_AREA)
     l_norm = small.astype(np.float32) / 127.5 - 1.0
     multiple = generator.contract.size_multiple
-    return pipeline._reflect_pad(l_norm, multiple, margin=multiple)[0]
+    return pipeline._reflect_pad(l_norm, multiple, margin=pipeline.BORDER_MARGIN)[0]
 
 
 def case_photo(name: str, model: Path, work: Path, threads: int | None, runs: int) -> dict:

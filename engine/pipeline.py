@@ -34,6 +34,10 @@ STRIP_PIXELS = 1 << 20
 MAX_STRENGTH = 2.0
 #: Predictions up to this size (previews) keep the strength-independent part of a render between renders.
 CACHED_RENDER_PIXELS = 4_000_000
+#: Mirrored band (px at render size) around the network's input, cropped away after the run. 16 px measured
+#: against 32 on v2 (model card, "Speed options measured"): ΔE00 9.85 vs 9.96 on val and 12.22 vs 12.32 held out,
+#: border and corner |Δab| no worse, 13 % less inference at 512 px.
+BORDER_MARGIN = 16
 #: CIE 1931 Y from linear sRGB (D65), the row OpenCV's own Lab conversion uses.
 _SRGB_TO_Y = np.array([[0.212671, 0.715160, 0.072169]], dtype=np.float32)
 _LAB_EPSILON = 216.0 / 24389.0  # CIE: below this Y the L* curve is linear
@@ -214,7 +218,7 @@ def predict_ab(lightness: np.ndarray, generator: Generator, *, render_size: int 
     contract = generator.contract
     small = render_lightness(lightness, render_size or contract.default_render_size)
     l_norm = colour.normalize_l(small)
-    padded, (top, left) = _reflect_pad(l_norm, contract.size_multiple, margin=contract.size_multiple)
+    padded, (top, left) = _reflect_pad(l_norm, contract.size_multiple, margin=BORDER_MARGIN)
     height, width = small.shape
 
     def run_model(hint_inputs: np.ndarray | None) -> np.ndarray:

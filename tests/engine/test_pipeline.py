@@ -122,7 +122,7 @@ def test_sepia_scan_is_reduced_to_its_lightness(generator: Generator) -> None:
 
 
 def test_reflection_padding_leaves_no_border(generator: Generator, monkeypatch: pytest.MonkeyPatch) -> None:
-    # 450 x 270 at render size 500 -> 500 x 300, padded to 512 x 320: mirrored margins on all four sides.
+    # 450 x 270 at render size 500 -> 500 x 300, padded to 544 x 352: mirrored margins on all four sides.
     uniform = np.full((270, 450, 3), 200, np.uint8)
     lightness = lightness_of(uniform)
 
@@ -151,7 +151,7 @@ def test_reflection_padding_leaves_no_border(generator: Generator, monkeypatch: 
 def test_network_input_has_a_mirrored_margin_even_at_an_exact_multiple(
     generator: Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Corners of the network's input are cropped away: a 512 x 384 render is run as 576 x 448 (32 px margin)."""
+    """Corners of the network's input are cropped away: a 512 x 384 render is run as 544 x 416 (16 px margin)."""
     seen = []
     real = generator.predict_ab
 
@@ -163,10 +163,10 @@ def test_network_input_has_a_mirrored_margin_even_at_an_exact_multiple(
     lightness = lightness_of(make_scene(384, 512))
     ab = pipeline.predict_ab(lightness, generator, render_size=512)
     assert ab.shape == (384, 512, 2)
-    assert seen[0].shape == (448, 576)
-    # The margin mirrors the photo (row 32 is its first row): rows 31 and 33 are both its second row.
-    np.testing.assert_allclose(seen[0][31, 32:-32], seen[0][33, 32:-32])
-    np.testing.assert_allclose(seen[0][32:-32, 0], seen[0][32:-32, 64])
+    assert seen[0].shape == (416, 544)
+    # The margin mirrors the photo (row 16 is its first row): rows 15 and 17 are both its second row.
+    np.testing.assert_allclose(seen[0][15, 16:-16], seen[0][17, 16:-16])
+    np.testing.assert_allclose(seen[0][16:-16, 0], seen[0][16:-16, 32])
 
 
 def test_alpha_is_put_back(photo_dir: Path, tmp_path: Path, generator: Generator) -> None:
