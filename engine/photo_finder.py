@@ -26,6 +26,13 @@ class FoundPhoto:
     path: Path
     #: The sub-folder below the scanned folder (recursive scans), kept under an output folder.
     subdir: Path = Path()
+    #: The photo's resolved path as a string (links and ``..`` followed): what tells two photos apart.
+    real: str = ""
+
+    @property
+    def resolved(self) -> Path:
+        """The resolved path, built only when asked for (a Path per photo is a cost at 100,000 photos)."""
+        return Path(self.real) if self.real else self.path.resolve()
 
 
 @dataclass
@@ -46,13 +53,15 @@ def find_photos(
     *,
     exclude: Path | None = None,
     pattern: str = DEFAULT_PATTERN,
+    follow_links: bool = False,
 ) -> FoundPhotos:
     """Files as given (whatever their suffix), folders scanned, globs expanded; each photo once, first wins.
 
     ``recursive`` walks sub-folders and lets ``**`` match across folders. ``skip_results`` leaves out a
     scanned ``x_color.jpg`` next to ``x.jpg`` when Rechroma's provenance is in it (a user's own file of that
     name stays a photo). ``exclude`` is a folder never scanned (the output folder). Linear in the number of
-    files: each path is resolved once.
+    files: each path is resolved once. ``follow_links`` descends into symlinked sub-folders too, each
+    folder once (a link loop is not followed again): the app does, for folders a user drops on it.
     """
     found = FoundPhotos()
     skip = exclude.absolute() if exclude is not None else None
@@ -61,16 +70,18 @@ def find_photos(
         text = os.fspath(given)
         path = Path(text)
         if path.is_dir():
-            keyed += _without_results(_scan_folder(path, recursive, skip), skip_results, pattern)
+            keyed += _without_results(_scan_folder(path, recursive, skip, follow_links), skip_results, pattern)
         elif path.is_file():
-            keyed.append((FoundPhoto(path), str(path.resolve())))  # named explicitly: always tried
+            real = str(path.resolve())
+            keyed.append((FoundPhoto(path, real=real), real))  # named explicitly: always tried
         elif _GLOB_CHARS & set(text):
             matches: list[tuple[FoundPhoto, str]] = []
             for match in sorted(Path(m) for m in glob.glob(text, recursive=recursive)):
                 if match.is_dir():
-                    matches += _scan_folder(match, recursive=False, skip=skip)
+                    matches += _scan_folder(match, recursive=False, skip=skip, follow_links=follow_links)
                 elif match.is_file() and is_photo_name(match) and not _inside(match.absolute(), skip):
-                    matches.append((FoundPhoto(match), str(match.resolve())))
+                    real = str(match.resolve())
+                    matches.append((FoundPhoto(match, real=real), real))
             if not matches:
                 found.problems.append((path, "no photos match this pattern"))
             keyed += _without_results(matches, skip_results, pattern)
@@ -88,14 +99,16 @@ def _inside(path: Path, folder: Path | None) -> bool:
     return folder is not None and (path == folder or folder in path.parents)
 
 
-def _scan_folder(folder: Path, recursive: bool, skip: Path | None) -> list[tuple[FoundPhoto, str]]:
+def _scan_folder(
+    folder: Path, recursive: bool, skip: Path | None, follow_links: bool = False
+) -> list[tuple[FoundPhoto, str]]:
     """The photos in ``folder`` (and below), each with its resolved path as a string for de-duplication.
 
     One os.scandir per folder and the folder resolved once: resolving and stat-ing each of 100,000 files
     one by one took seconds. Only symlinked files are resolved on their own (they may point anywhere).
     """
     photos = []
-    for root, relative in _folders(folder, recursive, skip):
+    for root, relative in _folders(folder, recursive, skip, follow_links):
         real_root = os.path.realpath(root)
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
@@ -111,19 +124,36 @@ def _scan_folder(folder: Path, recursive: bool, skip: Path | None) -> list[tuple
                 key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_root, name)
             except OSError:
                 continue
-            photos.append((FoundPhoto(root / name, relative), key))
+            photos.append((FoundPhoto(root / name, relative, key), key))
     return photos
 
 
-def _folders(folder: Path, recursive: bool, skip: Path | None) -> list[tuple[Path, Path]]:
+def _folders(folder: Path, recursive: bool, skip: Path | None, follow_links: bool) -> list[tuple[Path, Path]]:
     if not recursive:
         return [(folder, Path())]
     found = []
-    for root, dirs, _names in os.walk(folder):
+    seen: set[tuple[int, int] | None] = {_identity(folder)} if follow_links else set()
+    for root, dirs, _names in os.walk(folder, followlinks=follow_links):
         root_path = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside((root_path / d).absolute(), skip))
+        if follow_links:  # each folder once, however many links lead to it: a link loop ends here
+            kept = []
+            for d in dirs:
+                identity = _identity(root_path / d)
+                if identity is not None and identity not in seen:
+                    seen.add(identity)
+                    kept.append(d)
+            dirs[:] = kept
         found.append((root_path, root_path.relative_to(folder)))
     return found
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,

@@ -13,6 +13,8 @@ from PySide6.QtGui import QDropEvent
 
 from desktop.messages import ExportOptions
 from desktop.queue_model import State
+from engine.photo_io import write_photo
+from engine.pipeline import provenance
 
 TIMEOUT_MS = 30_000
 
@@ -40,7 +42,8 @@ def test_add_files_folder_and_drop(qtbot, make_window, photo_dir: Path, tmp_path
     nested.mkdir(parents=True)
     Image.new("L", (64, 48), 128).save(nested / "nested.png")
     (photo_dir / "notes.txt").write_text("not a photo")
-    Image.new("RGB", (32, 32)).save(photo_dir / "colour_color.jpg")  # an earlier result: not queued again
+    # an earlier result (Rechroma's provenance in it): not queued again
+    write_photo(photo_dir / "colour_color.jpg", np.zeros((32, 32, 3), np.uint8), description=provenance("x"))
 
     assert window.add_paths([photo_dir / "colour.jpg"]) == 1
     added = window.add_paths([photo_dir])  # recursive; the .txt is skipped, colour.jpg is not added twice
@@ -66,6 +69,17 @@ def test_add_files_folder_and_drop(qtbot, make_window, photo_dir: Path, tmp_path
     assert (colour.width, colour.height) == (320, 240)
     thumbnail = thumbnails.image(colour.id)
     assert max(thumbnail.width(), thumbnail.height()) <= 56
+
+
+def test_a_users_own_file_named_like_a_result_is_queued(make_window, photo_dir: Path) -> None:
+    """Only our provenance marks an earlier result: the user's own ``colour_color.jpg`` is a photo."""
+    Image.new("RGB", (32, 32), (200, 120, 40)).save(photo_dir / "colour_color.jpg")
+    write_photo(photo_dir / "grey_color.jpg", np.zeros((32, 32, 3), np.uint8), description=provenance("x"))
+    window = make_window()
+    window.add_paths([photo_dir])
+    names = set(states(window))
+    assert "colour_color.jpg" in names and "colour.jpg" in names
+    assert "grey_color.jpg" not in names
 
 
 def test_batch_colorizes_every_photo_and_exports_full_size(

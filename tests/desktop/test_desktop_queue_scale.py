@@ -12,6 +12,9 @@ from desktop import batch
 from desktop.images import qimage_to_array
 from desktop.queue_model import State
 from desktop.queue_store import QueueStore
+from engine import photo_finder
+from engine.photo_io import write_photo
+from engine.pipeline import provenance
 
 TIMEOUT_MS = 30_000
 
@@ -92,11 +95,12 @@ def test_adding_20000_photos_does_no_per_photo_path_work_and_survives_a_restart(
         (folder / sub).mkdir(parents=True)
         for i in range(10_000):
             (folder / sub / f"photo{i:05d}.jpg").touch()  # never decoded, except the few rows on screen
-    (folder / "a" / "photo00001_color.jpg").touch()  # an earlier result is still recognised and skipped
+    # an earlier result (with Rechroma's provenance) is still recognised and skipped
+    write_photo(folder / "a" / "photo00001_color.jpg", np.zeros((8, 8, 3), np.uint8), description=provenance("x"))
     window = make_window()
 
     calls = {"resolve": 0, "output_check": 0}
-    real_resolve, real_check = pathlib.Path.resolve, batch.looks_like_output_of
+    real_resolve, real_check = pathlib.Path.resolve, photo_finder.made_by_rechroma
 
     def counting_resolve(self, *args, **kwargs):
         calls["resolve"] += 1
@@ -107,7 +111,7 @@ def test_adding_20000_photos_does_no_per_photo_path_work_and_survives_a_restart(
         return real_check(*args, **kwargs)
 
     monkeypatch.setattr(pathlib.Path, "resolve", counting_resolve)
-    monkeypatch.setattr(batch, "looks_like_output_of", counting_check)
+    monkeypatch.setattr(photo_finder, "made_by_rechroma", counting_check)
     assert window.add_paths([folder]) == 20_000
     monkeypatch.undo()
     # A quadratic plan would resolve or compare every path per photo (4e8 steps); this does a handful.
