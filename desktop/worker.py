@@ -38,7 +38,7 @@ from desktop.queue_store import QueueStore
 from engine.cancel import Cancelled
 from engine.contract import ModelContractError
 from engine.model import DeviceError, Generator, NoModelError
-from engine.naming import output_path, unique_path
+from engine.naming import NamePlanner
 from engine.photo_io import PhotoError, read_photo, read_preview, write_photo
 from engine.pipeline import Prediction, colorize, lightness_of, predict_ab, render_lightness
 
@@ -259,7 +259,10 @@ class EngineWorker(QObject):
             raise PhotoError(f"output folder {options.out_dir} cannot be created: {exc.strerror or exc}") from exc
         if not options.out_dir.is_dir():
             raise PhotoError(f"output folder {options.out_dir} is not a folder")
-        target = unique_path(output_path(job.path, options.out_dir, options.fmt, options.pattern), taken=[job.path])
+        # The CLI's planning rule: never the input, never a file on disk (the app does not replace files).
+        target = NamePlanner([job.path]).plan(
+            job.path, options.out_dir, options.fmt, options.pattern, avoid_existing=True
+        )
         # The CLI's path: published without ever replacing a file; a name another program takes meanwhile
         # moves the photo to the next free -2, -3, ... name (engine.atomic_file).
         return write_photo(

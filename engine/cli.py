@@ -40,7 +40,7 @@ from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
 from engine.hints import HintsError
 from engine.model import CUDA, DEVICES, DeviceError, Generator, NoModelError, available_cpu_count
-from engine.naming import NamePlanner, normalise_format, output_path
+from engine.naming import NamePlanner, normalise_format
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
 from engine.photo_io.quiet import speaking
@@ -175,7 +175,7 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
                 folder = folders[job.subdir] = args.output / job.subdir
         try:
             # The name this photo gets in this batch (the same on every run), then what is on disk decides.
-            dst = planner.claim(output_path(job.src, folder, args.format), avoid_existing=False)
+            dst = planner.plan(job.src, folder, args.format, avoid_existing=False)
             if _exists(dst):
                 if args.skip_existing:
                     job.status, job.output = "skipped", dst

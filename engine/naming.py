@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
-from engine.atomic_file import free_names
+from engine.atomic_file import MAX_FREE_NAMES, free_names
 from engine.photo_io import OUTPUT_FORMATS
 
 DEFAULT_PATTERN = "{stem}_color"
@@ -84,20 +84,36 @@ class NamePlanner:
         """Mark ``path`` as never to be planned (an input)."""
         self._taken.add(self.key(path))
 
-    def claim(self, path: Path, *, avoid_existing: bool) -> Path:
+    def plan(
+        self, src: Path, out_dir: Path | None, fmt: str | None, pattern: str = DEFAULT_PATTERN, *,
+        avoid_existing: bool,
+    ) -> Path:
+        """The output name of ``src`` (:func:`output_path`), made free by :meth:`claim`: the one planning
+        rule of the CLI and the app's export. A stem that itself ends in ``-N`` (a pattern like ``{stem}``
+        on ``scan-2``) gets ``-2`` added, not its own number raised: it is not one of our numbered names."""
+        return self.claim(output_path(src, out_dir, fmt, pattern), avoid_existing=avoid_existing, numbered=False)
+
+    def claim(self, path: Path, *, avoid_existing: bool, numbered: bool = True) -> Path:
         """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,
-        not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long)."""
+        not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long).
+        ``numbered``: a ``-N`` at the end of ``path`` is one of these numbers (counting goes on from N)."""
         key = self.key(path)
         if key not in self._taken and not (avoid_existing and Path(path).exists()):
             self._taken.add(key)
             return path  # the common case, without building a single new Path
-        for candidate in free_names(Path(path)):
+        for candidate in free_names(Path(path)) if numbered else _numbered_from_two(Path(path)):
             key = self.key(candidate)
             if key in self._taken or (avoid_existing and candidate.exists()):
                 continue
             self._taken.add(key)
             return candidate
         raise FileExistsError(f"no free name left for {path}")
+
+
+def _numbered_from_two(path: Path) -> Iterator[Path]:
+    yield path
+    for n in range(2, 2 + MAX_FREE_NAMES):
+        yield path.with_name(f"{path.stem}-{n}{path.suffix}")
 
 
 def result_stems(pattern: str = DEFAULT_PATTERN) -> re.Pattern[str]:
