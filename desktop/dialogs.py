@@ -143,14 +143,7 @@ def show_shortcuts(parent: QWidget, actions: list[QAction]) -> QDialog:
         table.setItem(row, 1, QTableWidgetItem(command))
     table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
-    buttons.rejected.connect(dialog.reject)
-    layout = QVBoxLayout(dialog)
-    layout.addWidget(table)
-    layout.addWidget(buttons)
-    dialog.resize(560, 620)
-    dialog.open()
-    return dialog
+    return _open_with_close_button(dialog, table, 560, 620)
 
 
 def about_text(info: ModelInfo | None) -> str:
@@ -247,11 +240,17 @@ def show_model_card(parent: QWidget, info: ModelInfo | None) -> QDialog:
     browser.setObjectName("modelCardText")
     browser.setOpenLinks(False)  # relative links point into the source tree, which a packaged app lacks
     browser.setMarkdown(model_card_markdown(info))
+    return _open_with_close_button(dialog, browser, 760, 640)
+
+
+def _open_with_close_button(dialog: QDialog, content: QWidget, width: int, height: int) -> QDialog:
+    """Lay out ``content`` above a Close button and open the dialog without blocking (the reference
+    dialogs stay beside the window)."""
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
     buttons.rejected.connect(dialog.reject)
     layout = QVBoxLayout(dialog)
-    layout.addWidget(browser)
+    layout.addWidget(content)
     layout.addWidget(buttons)
-    dialog.resize(760, 640)
+    dialog.resize(width, height)
     dialog.open()
     return dialog

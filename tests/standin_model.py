@@ -101,6 +101,21 @@ def estimate_macs(width: int, depth: int, levels: int, height: int, width_px: in
     return macs
 
 
+def _save(graph, path: Path, metadata: dict[str, str]) -> Path:
+    """A checked ONNX file with ``metadata`` (the contract), readable by every onnxruntime the project
+    supports (IR version 8, for >= 1.17)."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="rechroma-tests")
+    model.ir_version = 8
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
 def build_standin_model(
     path: Path,
     *,
@@ -142,17 +157,7 @@ def build_standin_model(
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["N", 2, "H", "W"])],
         initializer=g.inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)],
-                              producer_name="rechroma-tests")
-    model.ir_version = 8  # readable by every onnxruntime the project supports (>= 1.17)
-    for key, value in (contract.to_metadata() if metadata is None else metadata).items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return _save(graph, path, contract.to_metadata() if metadata is None else metadata)
 
 
 def build_wrong_rank_model(path: Path, contract: ModelContract = STANDIN_CONTRACT) -> Path:
@@ -168,14 +173,7 @@ def build_wrong_rank_model(path: Path, contract: ModelContract = STANDIN_CONTRAC
         [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["N", 2, "H", "W"])],
         initializer=[numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)])
-    model.ir_version = 8
-    for key, value in contract.to_metadata().items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return Path(path)
+    return _save(graph, path, contract.to_metadata())
 
 
 def count_parameters(path: Path) -> int:
@@ -240,13 +238,4 @@ def build_hint_copy_model(path: Path, *, channels: tuple[int, int] = (3, 4),
         initializer=[numpy_helper.from_array(np.array(channels, dtype=np.int64), "which"),
                      numpy_helper.from_array(np.zeros(1, np.float32), "zero")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="rechroma-tests")
-    model.ir_version = 8
-    for key, value in contract.to_metadata().items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return _save(graph, path, contract.to_metadata())
