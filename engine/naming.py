@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from engine.atomic_file import MAX_FREE_NAMES, free_names
-from engine.photo_io import OUTPUT_FORMATS
+from engine.photo_io.formats import OUTPUT_FORMATS
 
 DEFAULT_PATTERN = "{stem}_color"
 _ALIASES = {"jpeg": "jpg", "tiff": "tif"}

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import photo_io  # a lazy package: made_by_rechroma loads the decoders only when a result is met
 from engine.naming import DEFAULT_PATTERN, result_stems
-from engine.photo_io import SUPPORTED_SUFFIXES, made_by_rechroma
+from engine.photo_io.formats import SUPPORTED_SUFFIXES
 
 #: The one list of photo suffixes a folder scan picks up (content, not the suffix, decides the decoder).
 PHOTO_SUFFIXES = SUPPORTED_SUFFIXES
@@ -170,7 +171,7 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
     for i in named_like_results:
         photo, key = photos[i]
         match = result.fullmatch(_stem(photo.path.name))
-        if match and (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
+        if match and (os.path.dirname(key), match.group(1)) in stems and photo_io.made_by_rechroma(photo.path):
             drop.add(i)
     return [entry for i, entry in enumerate(photos) if i not in drop]
 

@@ -26,12 +26,12 @@ from engine import __version__, allocator, colour, render
 from engine.cancel import CancelToken
 from engine.hint_mode import hinted_ab
 from engine.hints import AnyHint
+from engine.limits import MAX_STRENGTH as MAX_STRENGTH  # re-exported: callers import it from here
 from engine.model import Generator, available_cpu_count
 from engine.photo_io import Photo, PhotoError, PhotoExistsError, read_photo, same_file, write_photo
 
 #: Pixels per strip: big enough for OpenCV's threads to pay off, small enough to keep temporaries ~50 MB.
 STRIP_PIXELS = 1 << 20
-MAX_STRENGTH = 2.0
 #: Predictions up to this size (previews) keep the strength-independent part of a render between renders.
 CACHED_RENDER_PIXELS = 4_000_000
 #: Mirrored band (px at render size) around the network's input, cropped away after the run. 16 px measured
