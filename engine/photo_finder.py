@@ -163,7 +163,10 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
     if not skip_results:
         return photos
     result = result_stems(pattern)
-    named_like_results = [i for i, (photo, _) in enumerate(photos) if result.fullmatch(_stem(photo.path.name))]
+    # The literal parts of the pattern first: a plain substring test spares 100,000 regex matches.
+    prefix, _, suffix = pattern.partition("{stem}")
+    named_like_results = [i for i, (photo, _) in enumerate(photos)
+                          if prefix in (name := photo.path.name) and suffix in name and result.fullmatch(_stem(name))]
     if not named_like_results:
         return photos
     stems = {(os.path.dirname(key), _stem(photo.path.name)) for photo, key in photos}
