@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import photo_io  # a lazy package: made_by_rechroma loads the decoders only when a result is met
+from engine import photo_io  # a lazy package (see made_by_rechroma)
 from engine.naming import DEFAULT_PATTERN, result_stems
 from engine.photo_io.formats import SUPPORTED_SUFFIXES
 
@@ -174,9 +174,14 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
     for i in named_like_results:
         photo, key = photos[i]
         match = result.fullmatch(_stem(photo.path.name))
-        if match and (os.path.dirname(key), match.group(1)) in stems and photo_io.made_by_rechroma(photo.path):
+        if match and (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
             drop.add(i)
     return [entry for i, entry in enumerate(photos) if i not in drop]
+
+
+def made_by_rechroma(path: Path) -> bool:
+    """engine.photo_io.made_by_rechroma, which loads the decoders: only when a scan meets a result's name."""
+    return photo_io.made_by_rechroma(path)
 
 
 def _stem(name: str) -> str:
