@@ -11,6 +11,7 @@ import glob
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from engine import photo_io  # a lazy package (see made_by_rechroma)
@@ -24,11 +25,18 @@ _GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class FoundPhoto:
-    path: Path
+    #: The photo as found (a folder scan gives text): :attr:`path` is built from it on first use.
+    location: str | os.PathLike[str]
     #: The sub-folder below the scanned folder (recursive scans), kept under an output folder.
     subdir: Path = Path()
     #: The photo's resolved path as a string (links and ``..`` followed): what tells two photos apart.
     real: str = ""
+
+    @cached_property
+    def path(self) -> Path:
+        """The photo as found, as a Path: built only when asked for (the app wants only :attr:`resolved`, and
+        a Path per photo is a cost at 100,000 photos)."""
+        return Path(self.location)
 
     @property
     def resolved(self) -> Path:
@@ -110,6 +118,7 @@ def _scan_folder(
     """
     photos = []
     for root, relative in _folders(folder, recursive, skip, follow_links):
+        root_text = os.fspath(root)
         real_root = os.path.realpath(root)
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
@@ -125,7 +134,7 @@ def _scan_folder(
                 key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_root, name)
             except OSError:
                 continue
-            photos.append((FoundPhoto(root / name, relative, key), key))
+            photos.append((FoundPhoto(os.path.join(root_text, name), relative, key), key))
     return photos
 
 
@@ -166,14 +175,14 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
     # The literal parts of the pattern first: a plain substring test spares 100,000 regex matches.
     prefix, _, suffix = pattern.partition("{stem}")
     named_like_results = [i for i, (photo, _) in enumerate(photos)
-                          if prefix in (name := photo.path.name) and suffix in name and result.fullmatch(_stem(name))]
+                          if prefix in (name := _name(photo)) and suffix in name and result.fullmatch(_stem(name))]
     if not named_like_results:
         return photos
-    stems = {(os.path.dirname(key), _stem(photo.path.name)) for photo, key in photos}
+    stems = {(os.path.dirname(key), _stem(_name(photo))) for photo, key in photos}
     drop = set()
     for i in named_like_results:
         photo, key = photos[i]
-        match = result.fullmatch(_stem(photo.path.name))
+        match = result.fullmatch(_stem(_name(photo)))
         if match and (os.path.dirname(key), match.group(1)) in stems and made_by_rechroma(photo.path):
             drop.add(i)
     return [entry for i, entry in enumerate(photos) if i not in drop]
@@ -182,6 +191,10 @@ def _without_results(photos: list[tuple[FoundPhoto, str]], skip_results: bool,
 def made_by_rechroma(path: Path) -> bool:
     """engine.photo_io.made_by_rechroma, which loads the decoders: only when a scan meets a result's name."""
     return photo_io.made_by_rechroma(path)
+
+
+def _name(photo: FoundPhoto) -> str:
+    return os.path.basename(os.fspath(photo.location))
 
 
 def _stem(name: str) -> str:
