@@ -25,18 +25,20 @@ _GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class FoundPhoto:
-    #: The photo as found (a folder scan gives text): :attr:`path` is built from it on first use.
-    location: str | os.PathLike[str]
+    #: The photo as found, or (with :attr:`name`, from a folder scan) the folder it was found in.
+    location: Path
     #: The sub-folder below the scanned folder (recursive scans), kept under an output folder.
     subdir: Path = Path()
     #: The photo's resolved path as a string (links and ``..`` followed): what tells two photos apart.
     real: str = ""
+    #: The photo's file name when :attr:`location` is its folder.
+    name: str = ""
 
     @cached_property
     def path(self) -> Path:
-        """The photo as found, as a Path: built only when asked for (the app wants only :attr:`resolved`, and
-        a Path per photo is a cost at 100,000 photos)."""
-        return Path(self.location)
+        """The photo as found: built only when asked for (the app wants only :attr:`resolved`, and a Path per
+        photo is a cost at 100,000 photos)."""
+        return self.location / self.name if self.name else self.location
 
     @property
     def resolved(self) -> Path:
@@ -118,7 +120,6 @@ def _scan_folder(
     """
     photos = []
     for root, relative in _folders(folder, recursive, skip, follow_links):
-        root_text = os.fspath(root)
         real_root = os.path.realpath(root)
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
@@ -134,7 +135,7 @@ def _scan_folder(
                 key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_root, name)
             except OSError:
                 continue
-            photos.append((FoundPhoto(os.path.join(root_text, name), relative, key), key))
+            photos.append((FoundPhoto(root, relative, key, name), key))
     return photos
 
 
@@ -194,7 +195,7 @@ def made_by_rechroma(path: Path) -> bool:
 
 
 def _name(photo: FoundPhoto) -> str:
-    return os.path.basename(os.fspath(photo.location))
+    return photo.name or photo.location.name
 
 
 def _stem(name: str) -> str:
