@@ -219,16 +219,21 @@ def bench_restart(app: QApplication, scratch: Path, model: Path, runs: int) -> d
     window = make_window(scratch, model, "archive")
     app.processEvents()
     shown_s = time.perf_counter() - started
-    rows = window.controller.model.rowCount()
     meter = StallMeter()
     meter.start()
+    controller = window.controller
+    # The rest of a long queue comes in slices from the event loop (BatchController.restore).
+    wait_until(app, lambda: not getattr(controller, "restoring", False), 600)
+    all_rows_s = time.perf_counter() - started
     wait_until(app, lambda: False, 2.0)
     worst = meter.stop()
+    rows = controller.model.rowCount()
     window.close()
     return {
         "rows": rows,
         "first_window_s": statistics.median(times),
         "in_process_s": shown_s,
+        "all_rows_s": all_rows_s,
         "worst_ms": worst,
         "busy_ms": meter.worst_busy,
     }
@@ -486,7 +491,8 @@ def main() -> int:
                 "<= 3",
             ),
             ("  in-process window with the queue, shown", f"{restart['in_process_s']:.2f} s", ""),
-            ("  event-loop stall in its first 2 s on screen: worst", f"{restart['worst_ms']:.1f} ms", "< 100"),
+            ("  ... and every saved row in the view", f"{restart['all_rows_s']:.2f} s", ""),
+            ("  event-loop stall until then and 2 s more: worst", f"{restart['worst_ms']:.1f} ms", "< 100"),
             ("    GUI thread's own CPU between two ticks: worst", f"{restart['busy_ms']:.1f} ms", "< 100"),
         ]
     if hinting is not None:

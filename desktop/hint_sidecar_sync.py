@@ -58,26 +58,29 @@ def _sidecar_names(folder: Path) -> set[str]:
 
 
 def load_hints(
-    photo: Path, listings: dict[Path, tuple[set[str], set[str]]], folder: Path | None
+    photo: Path, listings: dict[str, tuple[set[str], set[str]]], folder: Path | None
 ) -> tuple[Points, str]:
     """The hints of a photo being added, and why its sidecar could not be used ("" if it could).
 
     ``listings`` caches each photo folder's sidecar names (and those of its spare folder in the app data),
-    so adding 50,000 photos lists each folder once and reads only the sidecars that exist.
+    keyed by the folder as text, so adding 50,000 photos lists each folder once, reads only the sidecars that
+    exist and builds no Path for the others (four Paths a photo were most of the time of adding a folder).
     """
-    names = listings.get(photo.parent)
+    parent, own_name = os.path.split(os.fspath(photo))
+    own_name += SUFFIX
+    names = listings.get(parent)
     if names is None:
         spare_folder = fallback_path(photo, folder).parent if folder is not None else None
-        names = listings[photo.parent] = (
+        names = listings[parent] = (
             _sidecar_names(photo.parent),
             _sidecar_names(spare_folder) if spare_folder is not None else set(),
         )
-    own = sidecar_path(photo)
-    candidates = [own] if own.name in names[0] else []
-    if folder is not None and own.name in names[1]:
-        candidates.append(fallback_path(photo, folder))  # written there when the photo's folder was not writable
-    if not candidates:
+    if own_name not in names[0] and not (folder is not None and own_name in names[1]):
         return (), ""
+    own = sidecar_path(photo)
+    candidates = [own] if own_name in names[0] else []
+    if folder is not None and own_name in names[1]:
+        candidates.append(fallback_path(photo, folder))  # written there when the photo's folder was not writable
     newest = max(candidates, key=lambda p: p.stat().st_mtime_ns if p.exists() else 0)
     try:
         return read_points(newest), ""

@@ -100,6 +100,11 @@ class LoadedQueue:
     #: A damaged queue file, set aside: where it was kept and why it could not be read.
     broken_file: Path | None = None
     broken_reason: str = ""
+    #: Saved rows not converted yet (a load with ``first``): :meth:`QueueStore.load_more` takes them in slices.
+    rest: list[tuple[str | None, int, Any]] = field(default_factory=list, repr=False)
+    _seen: set[str] = field(default_factory=set, repr=False)
+    _dropped_raw: list[tuple[str | None, Any]] = field(default_factory=list, repr=False)
+    _taken: int = 0
 
     @property
     def notice(self) -> str | None:
@@ -161,8 +166,13 @@ class QueueStore:
         return target
 
     # --- loading ------------------------------------------------------------------------------------
-    def load(self) -> LoadedQueue:
-        """The saved queue; never raises for a damaged file (see :class:`LoadedQueue`)."""
+    def load(self, *, first: int | None = None) -> LoadedQueue:
+        """The saved queue; never raises for a damaged file (see :class:`LoadedQueue`).
+
+        With ``first``, only the first ``first`` saved rows become items now and the rest wait in
+        ``result.rest`` for :meth:`load_more`: checking 50,000 entries took the app seconds before its window
+        could show. The dropped entries are dealt with (kept aside, deleted) once the last row is taken.
+        """
         result = LoadedQueue()
         migrate = not self.db_file.exists() and self.legacy_file.exists()
         try:
@@ -179,29 +189,46 @@ class QueueStore:
             rows = []
         if migrate:
             rows = self._read_legacy(result)
-        dropped_raw = self._accept(rows or [], result)
-        if dropped_raw:
-            result.dropped_file = self._keep_dropped(dropped_raw)
+        if first is not None and not migrate and rows is not None:
+            rows, result.rest = rows[:first], rows[first:]
+        self._take(rows or [], result, raw=not migrate)
         if migrate and rows is not None:
+            self._settle(result)
             self._finish_migration(result)
-        elif dropped_raw:
-            self._write([], [entry_id for entry_id, _raw in dropped_raw if entry_id is not None], None)
-        if result.dropped:
-            log.warning("dropped %d damaged queue entries: %s", len(result.dropped), "; ".join(result.dropped))
+        elif not result.rest:
+            self._settle(result, delete=True)
         return result
+
+    def load_more(self, result: LoadedQueue, count: int) -> tuple[list[QueueItem], list[int]]:
+        """The next ``count`` rows of a queue loaded with ``first``, as items and their saved positions."""
+        rows, result.rest = result.rest[:count], result.rest[count:]
+        start = len(result.items)
+        self._take(rows, result)
+        if not result.rest:
+            self._settle(result, delete=True)
+        return result.items[start:], result.positions[start:]
+
+    def _take(self, rows: list[tuple[str | None, int, Any]], result: LoadedQueue, *, raw: bool = True) -> None:
+        """Accept ``rows`` into ``result``; ``raw``: their data is still the database's JSON text."""
+        result._dropped_raw += self._accept(_parsed(rows) if raw else rows, result, before=result._taken)
+        result._taken += len(rows)
+
+    def _settle(self, result: LoadedQueue, *, delete: bool = False) -> None:
+        """Keep the dropped entries in a file of their own and (``delete``) take them out of the database."""
+        dropped_raw = result._dropped_raw
+        if not dropped_raw:
+            return
+        result.dropped_file = self._keep_dropped(dropped_raw)
+        if delete:
+            self._write([], [entry_id for entry_id, _raw in dropped_raw if entry_id is not None], None)
+        log.warning("dropped %d damaged queue entries: %s", len(result.dropped), "; ".join(result.dropped))
 
     def _read_rows(self, result: LoadedQueue) -> list[tuple[str | None, int, Any]]:
         db = self._connect()
         running = db.execute("SELECT value FROM meta WHERE key = 'running'").fetchone()
         result.running = bool(running and running[0] == "1")
-        found = db.execute("SELECT id, position, data FROM items ORDER BY position").fetchall()
-        try:  # one parse for the whole queue is twice as fast; a damaged row sends us row by row
-            parsed = json.loads("[" + ",".join(text for _id, _pos, text in found) + "]")
-            if len(parsed) != len(found):
-                raise ValueError("rows ran into each other")
-        except (TypeError, ValueError):
-            parsed = [_parse(text) for _id, _pos, text in found]
-        return [(entry_id, position, data) for (entry_id, position, _text), data in zip(found, parsed, strict=True)]
+        # The JSON texts are parsed slice by slice as they are taken (see _parsed).
+        return db.execute("SELECT id, position, data FROM items ORDER BY position").fetchall()
 
     def _read_legacy(self, result: LoadedQueue) -> list[tuple[str | None, int, Any]] | None:
         """Entries of an old ``queue.json``; None (and the file set aside) if it is not a queue at all."""
@@ -221,11 +248,14 @@ class QueueStore:
         return [(None, n, entry) for n, entry in enumerate(raw.get("items", []), start=1)]
 
     @staticmethod
-    def _accept(rows: list[tuple[str | None, int, Any]], result: LoadedQueue) -> list[tuple[str | None, Any]]:
-        """Fill ``result`` with the entries that pass :meth:`QueueItem.from_dict`; returns the others."""
+    def _accept(
+        rows: list[tuple[str | None, int, Any]], result: LoadedQueue, *, before: int = 0
+    ) -> list[tuple[str | None, Any]]:
+        """Fill ``result`` with the entries that pass :meth:`QueueItem.from_dict`; returns the others.
+        ``before``: rows taken before these (entries are reported by their number in the whole queue)."""
         dropped: list[tuple[str | None, Any]] = []
-        seen: set[str] = set()
-        for number, (entry_id, position, data) in enumerate(rows, start=1):
+        seen = result._seen
+        for number, (entry_id, position, data) in enumerate(rows, start=before + 1):
             try:
                 if isinstance(data, _Unreadable):
                     raise ValueError("not valid JSON")
@@ -327,6 +357,18 @@ class QueueStore:
         if item.ab_file is not None:
             item.ab_file.unlink(missing_ok=True)
             item.ab_file = None
+
+
+def _parsed(rows: list[tuple[str | None, int, Any]]) -> list[tuple[str | None, int, Any]]:
+    """Rows with their JSON text parsed: one parse for the whole slice is twice as fast; a damaged row sends
+    us row by row."""
+    try:
+        parsed = json.loads("[" + ",".join(text for _id, _pos, text in rows) + "]")
+        if len(parsed) != len(rows):
+            raise ValueError("rows ran into each other")
+    except (TypeError, ValueError):
+        parsed = [_parse(text) for _id, _pos, text in rows]
+    return [(entry_id, position, data) for (entry_id, position, _text), data in zip(rows, parsed, strict=True)]
 
 
 def _parse(text: Any) -> Any:

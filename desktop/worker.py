@@ -40,7 +40,7 @@ from engine.contract import ModelContractError
 from engine.model import DeviceError, Generator, NoModelError
 from engine.naming import NamePlanner
 from engine.photo_io import PhotoError, read_photo, read_preview, write_photo
-from engine.pipeline import Prediction, colorize, lightness_of, predict_ab, render_lightness
+from engine.pipeline import Prediction, colorize, lightness_of, predict_ab, render_lightness, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,10 @@ class EngineWorker(QObject):
             log.exception("loading model %s failed", request.path)
             self.modelFailed.emit("The model could not be loaded", describe_error(exc))
             return
+        try:  # the first photo's one-off costs (first model run, tables, threads) now, while nobody waits
+            warm_up(generator)
+        except Exception:  # noqa: BLE001 - only a head start is lost; real photos report their own errors
+            log.warning("warming up %s failed", request.path, exc_info=True)
         self.generator = generator
         self._small_lightness.clear()
         contract = generator.contract

@@ -15,8 +15,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from PIL import Image
-
 from engine.cancel import Cancelled, CancelToken
 
 #: Peak memory of one photo in flight, per pixel (decoded pixels, L*, render strips, output, encoded
@@ -36,6 +34,8 @@ T = TypeVar("T")
 
 def photo_pixels(path: os.PathLike | str) -> int:
     """Width x height from the header only; 0 when it cannot be read (the photo then fails on its own)."""
+    from PIL import Image  # noqa: PLC0415 - lazily: the CLI's --help and usage errors need no Pillow
+
     try:
         with Image.open(path) as im:
             width, height = im.size

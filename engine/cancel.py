@@ -7,8 +7,10 @@ The desktop app cancels from the GUI thread while a worker thread is inside ``se
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-import onnxruntime as ort
+if TYPE_CHECKING:
+    from onnxruntime import RunOptions
 
 
 class Cancelled(Exception):
@@ -20,12 +22,30 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        #: Pass to ``session.run(..., run_options)``; :meth:`cancel` sets its ``terminate`` flag.
-        self.run_options = ort.RunOptions()
+        self._lock = threading.Lock()
+        self._run_options: RunOptions | None = None
+
+    @property
+    def run_options(self) -> RunOptions:
+        """Pass to ``session.run(..., run_options)``; :meth:`cancel` sets its ``terminate`` flag.
+
+        Made on first use, so that a token (every CLI run and app job has one) does not import onnxruntime
+        (35-60 ms of start-up) before a model is loaded.
+        """
+        with self._lock:
+            if self._run_options is None:
+                import onnxruntime  # noqa: PLC0415 - lazily, see above
+
+                options = onnxruntime.RunOptions()
+                options.terminate = self._event.is_set()
+                self._run_options = options
+            return self._run_options
 
     def cancel(self) -> None:
-        self._event.set()
-        self.run_options.terminate = True
+        with self._lock:
+            self._event.set()
+            if self._run_options is not None:
+                self._run_options.terminate = True
 
     @property
     def cancelled(self) -> bool:

@@ -18,13 +18,9 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import onnxruntime
-from PIL import Image
-
-from engine import __version__
+from engine import __version__, photo_io
 from engine.atomic_file import atomic_write, remove_stale_temps
 from engine.batch_workers import (
     BYTES_PER_PIXEL,
@@ -37,16 +33,19 @@ from engine.batch_workers import (
     run_in_order,
 )
 from engine.cancel import Cancelled, CancelToken
-from engine.contract import ModelContractError
-from engine.hints import HintsError
-from engine.model import CUDA, DEVICES, DeviceError, Generator, NoModelError, available_cpu_count
+from engine.devices import DEVICES
+from engine.limits import MAX_STRENGTH
 from engine.naming import NamePlanner, normalise_format
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
-from engine.photo_io import OUTPUT_FORMATS, PhotoError, made_by_rechroma, same_file
+from engine.photo_io import OUTPUT_FORMATS, PhotoError
 from engine.photo_io.quiet import speaking
-from engine.pipeline import MAX_STRENGTH, colorize_file
 from engine.shard import parse_shard, plan_shard
-from engine.sidecar import hints_for_photo
+
+if TYPE_CHECKING:
+    from engine.model import Generator
+
+# numpy, OpenCV, Pillow and onnxruntime (the model, the pipeline, the hints) are imported where a run first
+# needs them, not here: `rechroma-cli --help`, a usage error or a typo in a path answer at once.
 
 PROG = "rechroma-cli"
 #: Why an existing output was skipped under --overwrite-outputs: a file Rechroma did not write is never replaced.
@@ -86,6 +85,13 @@ class Batch:
     jobs: list[Job] = field(default_factory=list)
     #: inputs that could not be expanded (missing path, glob without matches): reported as failed items.
     problems: list[Job] = field(default_factory=list)
+
+
+def colorize_file(*args: Any, **kwargs: Any) -> Path:
+    """engine.pipeline.colorize_file, imported on the first photo (see the imports above)."""
+    from engine.pipeline import colorize_file as colorize  # noqa: PLC0415 - lazily
+
+    return colorize(*args, **kwargs)
 
 
 def ranged_arg(kind: type, low: float, high: float | None, what: str):
@@ -180,7 +186,7 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
                 if args.skip_existing:
                     job.status, job.output = "skipped", dst
                     continue
-                if args.overwrite_outputs and not made_by_rechroma(dst):
+                if args.overwrite_outputs and not photo_io.made_by_rechroma(dst):
                     job.status, job.output, job.error = "skipped", dst, NOT_OURS
                     continue
                 if not args.overwrite_outputs:
@@ -223,7 +229,7 @@ def check_report_path(path: Path, jobs: list[Job]) -> str | None:
             return None
     except OSError as exc:
         return f"--json {path}: {_os_reason(exc)}"
-    if any(same_file(path, job.src) for job in jobs):
+    if any(photo_io.same_file(path, job.src) for job in jobs):
         return f"--json {path} is one of the input photos: it would be replaced by the report"
     try:
         with open(path, encoding="utf-8") as handle:
@@ -236,6 +242,8 @@ def check_report_path(path: Path, jobs: list[Job]) -> str | None:
 
 
 def _output_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image  # noqa: PLC0415 - lazily (see the imports above)
+
     try:
         with Image.open(path) as image:  # header only
             return image.size
@@ -244,6 +252,9 @@ def _output_size(path: Path) -> tuple[int, int] | None:
 
 
 def _run_job(job: Job, generator: Generator, args: argparse.Namespace, cancel: CancelToken) -> None:
+    from engine.hints import HintsError  # noqa: PLC0415 - lazily (see the imports above)
+    from engine.sidecar import hints_for_photo  # noqa: PLC0415
+
     started = time.perf_counter()
     planned = job.output
     try:
@@ -397,9 +408,15 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{PROG}: {refusal}", err=True)
             return 2
 
+    # Only now the heavy half of the engine: everything above answers without it.
+    import cv2  # noqa: PLC0415
+
+    from engine.contract import ModelContractError  # noqa: PLC0415
+    from engine.model import DeviceError, Generator, NoModelError, available_cpu_count, cuda_available  # noqa: PLC0415
+
     sample = max((photo_pixels(job.src) for job in batch.jobs[:SAMPLE_PHOTOS]), default=0)
     threads = args.threads or available_cpu_count()
-    on_gpu = args.device == "cuda" or (args.device == "auto" and CUDA in onnxruntime.get_available_providers())
+    on_gpu = args.device == "cuda" or (args.device == "auto" and cuda_available())
     jobs = 1 if args.jobs is None and on_gpu else args.jobs  # one GPU: by default, photos take turns on it
     workers, threads_each = plan_workers(threads, len(batch.jobs), sample, jobs)
     try:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from engine import colour
 from engine.cancel import Cancelled, CancelToken
@@ -50,10 +49,23 @@ def available_cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _onnxruntime():
+    """onnxruntime, imported when a model is first loaded: importing the engine or the CLI (``--help``, a usage
+    error) does not pay its 35-60 ms."""
+    import onnxruntime  # noqa: PLC0415 - lazily, see above
+
+    return onnxruntime
+
+
+def cuda_available() -> bool:
+    """Whether this onnxruntime build offers the CUDA provider (it may still fail to load)."""
+    return CUDA in _onnxruntime().get_available_providers()
+
+
 def _providers_for(device: str) -> list:
     if device not in DEVICES:
         raise DeviceError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
-    has_cuda = CUDA in ort.get_available_providers()
+    has_cuda = cuda_available()
     if device == "cuda" and not has_cuda:
         raise DeviceError(
             "device 'cuda' requested but this onnxruntime has no CUDA support "
@@ -80,6 +92,7 @@ class Generator:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
 
+        ort = _onnxruntime()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or available_cpu_count()

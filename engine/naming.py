@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from engine.atomic_file import MAX_FREE_NAMES, free_names
-from engine.photo_io import OUTPUT_FORMATS
+from engine.photo_io.formats import OUTPUT_FORMATS
 
 DEFAULT_PATTERN = "{stem}_color"
 _ALIASES = {"jpeg": "jpg", "tiff": "tif"}
@@ -30,19 +30,31 @@ def output_path(src: Path, out_dir: Path | None, fmt: str | None, pattern: str =
     spelled, lower-cased: ".jpeg" stays ".jpeg"), else ".png" (e.g. for BMP or GIF inputs).
     """
     src = src if isinstance(src, Path) else Path(src)
+    name = output_name(src.name, fmt, pattern)
+    if out_dir is None:
+        return src.with_name(name)
+    return (out_dir if isinstance(out_dir, Path) else Path(out_dir)) / name
+
+
+def output_name(src_name: str, fmt: str | None, pattern: str = DEFAULT_PATTERN) -> str:
+    """The file name part of :func:`output_path`, from the input's file name: string work only, for planning
+    100,000 names without building Paths for their parts."""
+    # Path.stem and Path.suffix, exactly: a leading or trailing dot is not a suffix.
+    dot = src_name.rfind(".")
+    has_suffix = 0 < dot < len(src_name) - 1
+    stem = src_name[:dot] if has_suffix else src_name
     if fmt is not None:
         ext = normalise_format(fmt)
     else:
-        own = src.suffix.lower().lstrip(".")
+        own = src_name[dot + 1:].lower() if has_suffix else ""
         ext = own if _ALIASES.get(own, own) in OUTPUT_FORMATS else "png"
     try:
-        stem = pattern.format(stem=src.stem)
+        stem = pattern.format(stem=stem)
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(f"bad output name pattern {pattern!r}: only {{stem}} is available") from exc
     if not stem or "/" in stem or "\\" in stem:
         raise ValueError(f"output name pattern {pattern!r} must give a plain file name")
-    folder = src.parent if out_dir is None else out_dir if isinstance(out_dir, Path) else Path(out_dir)
-    return folder / f"{stem}.{ext}"
+    return f"{stem}.{ext}"
 
 
 def unique_path(path: Path, taken: Collection[Path] = (), *, avoid_existing: bool = True) -> Path:
@@ -75,10 +87,14 @@ class NamePlanner:
     def key(self, path: Path | str) -> str:
         """``path`` with its folder resolved (once per folder): equal keys mean the same place."""
         parent, name = os.path.split(os.fspath(path))
-        folder = self._folders.get(parent)
-        if folder is None:
-            folder = self._folders[parent] = os.path.realpath(parent or ".")
-        return os.path.join(folder, name)
+        return os.path.join(self._resolved(parent), name)
+
+    def _resolved(self, folder: str) -> str:
+        """``folder`` with links and ``..`` followed, once per folder."""
+        resolved = self._folders.get(folder)
+        if resolved is None:
+            resolved = self._folders[folder] = os.path.realpath(folder or ".")
+        return resolved
 
     def reserve(self, path: Path) -> None:
         """Mark ``path`` as never to be planned (an input)."""
@@ -91,7 +107,19 @@ class NamePlanner:
         """The output name of ``src`` (:func:`output_path`), made free by :meth:`claim`: the one planning
         rule of the CLI and the app's export. A stem that itself ends in ``-N`` (a pattern like ``{stem}``
         on ``scan-2``) gets ``-2`` added, not its own number raised: it is not one of our numbered names."""
-        return self.claim(output_path(src, out_dir, fmt, pattern), avoid_existing=avoid_existing, numbered=False)
+        src = src if isinstance(src, Path) else Path(src)
+        name = output_name(src.name, fmt, pattern)
+        if out_dir is None:
+            folder, path = os.path.dirname(os.fspath(src)), src.with_name(name)
+        else:
+            out_dir = out_dir if isinstance(out_dir, Path) else Path(out_dir)
+            folder, path = os.fspath(out_dir), out_dir / name
+        # The common case in one look-up: the folder's key is cached, the name is known (no str(path), no split).
+        key = os.path.join(self._resolved(folder), name)
+        if key not in self._taken and not (avoid_existing and path.exists()):
+            self._taken.add(key)
+            return path
+        return self.claim(path, avoid_existing=avoid_existing, numbered=False)
 
     def claim(self, path: Path, *, avoid_existing: bool, numbered: bool = True) -> Path:
         """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,

@@ -21,17 +21,18 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from engine import __version__, allocator, colour, render
 from engine.cancel import CancelToken
 from engine.hint_mode import hinted_ab
 from engine.hints import AnyHint
+from engine.limits import MAX_STRENGTH as MAX_STRENGTH  # re-exported: callers import it from here
 from engine.model import Generator, available_cpu_count
 from engine.photo_io import Photo, PhotoError, PhotoExistsError, read_photo, same_file, write_photo
 
 #: Pixels per strip: big enough for OpenCV's threads to pay off, small enough to keep temporaries ~50 MB.
 STRIP_PIXELS = 1 << 20
-MAX_STRENGTH = 2.0
 #: Predictions up to this size (previews) keep the strength-independent part of a render between renders.
 CACHED_RENDER_PIXELS = 4_000_000
 #: Mirrored band (px at render size) around the network's input, cropped away after the run. 16 px measured
@@ -309,6 +310,34 @@ def _luminance_to_lightness(y: np.ndarray, out: np.ndarray) -> None:
 def _interpolation(src: int, dst: int) -> int:
     """Bilinear when enlarging, area averaging when shrinking (no aliasing in the colours of small photos)."""
     return cv2.INTER_AREA if dst < src else cv2.INTER_LINEAR
+
+
+#: Long side of :func:`warm_up`'s photo (4:3, about a megapixel).
+WARM_UP_SIDE = 1152
+
+
+def warm_up(generator: Generator, render_size: int | None = None) -> None:
+    """Colorize a small synthetic photo once, file to file, so that the first real photo is not the slow one.
+
+    A process's first photo paid 100-250 ms more than the next: onnxruntime's first run (kernels, the memory
+    arena, the thread pool), Pillow's JPEG plugin import and the first decode, the Lab and gamut tables, the
+    strip threads, the first encode and ICC handling. The CLI calls this while it plans the batch, the app on
+    its worker after loading a model. The photo is an RGB JPEG with an sRGB profile and EXIF, landscape 4:3,
+    so the network runs at the size a typical photo gives it, and about a megapixel, so the render's
+    temporaries are already in the process's memory (engine.allocator keeps them) for photos up to that size.
+    """
+    import tempfile  # noqa: PLC0415 - lazily: with shutil, lzma and bz2, a noticeable part of start-up
+
+    from engine.photo_io.meta import srgb_icc  # noqa: PLC0415 - the file layer's own profile
+
+    ramp = np.linspace(0, 255, WARM_UP_SIDE, dtype=np.float32)
+    grey = np.add.outer(ramp[: WARM_UP_SIDE * 3 // 4] * 0.5, ramp * 0.5).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 1  # orientation: upright
+    with tempfile.TemporaryDirectory(prefix="rechroma-warm-up-") as folder:
+        src = Path(folder) / "warm-up.jpg"
+        Image.fromarray(np.dstack([grey] * 3)).save(src, quality=92, icc_profile=srgb_icc(), exif=exif)
+        colorize_file(src, Path(folder) / "warm-up_color.jpg", generator, render_size=render_size)
 
 
 def provenance(model_name: str | None) -> str:

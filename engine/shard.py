@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine import photo_io
 from engine.naming import NamePlanner
-from engine.photo_io import made_by_rechroma
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ def plan_shard(jobs: list[Any], args: argparse.Namespace, plan_outputs: Callable
         if args.skip_existing:
             continue
         if args.overwrite_outputs:
-            if made_by_rechroma(job.output):
+            if photo_io.made_by_rechroma(job.output):
                 job.status = "pending"
             else:
                 job.error = NOT_OURS

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from engine.photo_io.errors import PhotoError, PhotoExistsError
+from engine.photo_io.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # re-exported
 from engine.photo_io.icc import to_srgb
 from engine.photo_io.meta import (
     SOFTWARE_NAME,
@@ -42,10 +43,6 @@ from engine.photo_io.quiet import silenced
 from engine.photo_io.tiff import DeepTiff, is_tiff, read_deep_tiff, too_large
 from engine.photo_io.write import encode, output_format, to_8bit, write_file
 
-#: Input file suffixes offered in file dialogs and picked up from folders (content decides the decoder).
-SUPPORTED_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif"}
-)
 #: Pillow format name -> the name Photo.format reports. MPO is how Pillow names many phone JPEGs.
 _FORMATS = {
     "JPEG": "JPEG",

@@ -21,6 +21,7 @@ from PIL import Image
 from engine.atomic_file import TEMP_MARKER as TEMP_MARKER  # re-exported: tests look for leftovers by it
 from engine.atomic_file import atomic_write
 from engine.photo_io.errors import PhotoError, PhotoExistsError
+from engine.photo_io.formats import OUTPUT_FORMATS as OUTPUT_FORMATS  # re-exported
 from engine.photo_io.meta import (
     SOFTWARE,
     exif_without_makernote,
@@ -33,8 +34,6 @@ from engine.photo_io.meta import (
     tiff_extratags,
 )
 
-#: Output format names (also the file suffix written).
-OUTPUT_FORMATS = frozenset({"jpg", "png", "tif", "webp"})
 _FORMAT_ALIASES = {"jpg": "jpg", "jpeg": "jpg", "png": "png", "tif": "tif", "tiff": "tif", "webp": "webp"}
 #: PNG zlib settings, measured on a 12 MP photo (one thread): level 1 with the Z_RLE strategy and the "up"
 #: filter took 430 ms for 11.3 MB, against 540 ms / 14.2 MB for level 1 default strategy and 1.5 s for

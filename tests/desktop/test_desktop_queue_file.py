@@ -254,3 +254,40 @@ def test_kill_9_during_a_batch_keeps_every_finished_photo(tmp_path: Path, photo_
     for item_id in finished:  # announced as finished before the kill: on disk, with its cached result
         assert by_id[item_id].state == State.DONE and by_id[item_id].ab_file.is_file()
     assert {i.state for i in loaded.items} <= {State.DONE, State.QUEUED, State.FAILED}
+
+
+def test_a_long_saved_queue_comes_back_in_slices_in_order_and_a_damaged_entry_far_down_is_reported(
+    qtbot, make_window, photo_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Past RESTORE_FIRST rows the window shows first and the rest follows from the event loop; nothing is
+    lost, reordered or added twice, and an entry dropped in a later slice is reported like an early one."""
+    from desktop import batch
+
+    monkeypatch.setattr(batch, "RESTORE_FIRST", 3)
+    monkeypatch.setattr(batch, "RESTORE_SLICE", 2)
+    folder = tmp_path / "appdata"
+    photos = sorted(p for p in photo_dir.iterdir() if p.is_file())
+    saved = [QueueItem(path=tmp_path / f"gone{i}.jpg") for i in range(8)]
+    saved[5] = QueueItem(path=photos[1])  # a real photo, far down the queue
+    store = QueueStore(folder)
+    store.write(list(enumerate(saved, start=1)))
+    store.close()
+    corrupt_row(folder, saved[6].id, "strength", math.nan)
+
+    window = make_window(wait_for_model=False)  # the event loop has not run yet
+    controller = window.controller
+    assert controller.restoring and controller.model.rowCount() == 3  # shown with the first slice
+    qtbot.waitUntil(lambda: not controller.restoring, timeout=TIMEOUT_MS)
+    kept = [item for n, item in enumerate(saved) if n != 6]
+    assert [item.id for item in controller.model.items()] == [item.id for item in kept]
+    assert "entry 7 (gone6.jpg): strength nan is not a number" in (controller.restore_notice or "")
+    window.close()
+
+    # Photos added while the rest is still loading go after the whole saved queue, each once.
+    window = make_window(wait_for_model=False)  # the event loop has not run yet
+    controller = window.controller
+    assert controller.restoring
+    assert window.add_paths([photos[1], photos[0]]) == 1  # photos[1] was still to come: not added twice
+    assert [item.path for item in controller.model.items()] == [item.path for item in kept] + [photos[0]]
+    window.close()
+    assert [item.path for item in QueueStore(folder).load().items] == [item.path for item in kept] + [photos[0]]

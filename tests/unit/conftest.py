@@ -108,8 +108,8 @@ class FakeStore:
         self._loaded = LoadedQueue(items=list(items), positions=[], running=running)
         self._loaded.positions = list(range(1, len(self._loaded.items) + 1))
 
-    def load(self) -> LoadedQueue:
-        return self._loaded
+    def load(self, *, first: int | None = None) -> LoadedQueue:
+        return self._loaded  # all at once: slices are the real store's business (tests/desktop)
 
     def write(self, changed, removed, running: bool | None = None) -> None:
         for _position, item in changed:
