@@ -87,6 +87,34 @@ def group_tables(results: dict[str, list[dict]], groups: dict[str, str], title: 
     return "\n".join(tables)
 
 
+def photo_sets(photos: list[Path], roots: list[Path]) -> dict[str, str]:
+    """Photo path -> the root it was found in, so that photos like the training set (the pack's val split) and
+    photos from elsewhere (the held-out set) are never averaged together without also being shown apart."""
+    sets: dict[str, str] = {}
+    for path in photos:
+        for root in roots:
+            if path == root or (root.is_dir() and path.is_relative_to(root)):
+                sets[str(path)] = root.name
+                break
+    return sets
+
+
+def set_tables(results: dict[str, list[dict]], sets: dict[str, str], groups: dict[str, str], title: str) -> str:
+    """Per root (when there are two or more): its overall table and its per-group tables."""
+    names = list(dict.fromkeys(sets.values()))
+    if len(names) < 2:
+        return ""
+    tables = []
+    for name in names:
+        subset = {model: [r for r in rows if sets.get(r["photo"]) == name] for model, rows in results.items()}
+        if subset["grey"]:
+            tables.append(markdown_table(subset, f"{title}: {name}"))
+            by_group = group_tables(subset, groups, f"{title}: {name}")
+            if by_group:
+                tables.append(by_group)
+    return "\n".join(tables)
+
+
 def load_truth(path: Path, max_side: int):
     """The photo as 8-bit sRGB, downscaled so metrics stay cheap on big scans; None if grey already."""
     photo = read_photo(path)
@@ -299,9 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(photos, models, render_size=args.render_size, max_side=args.max_side,
                        sheet=args.out / "sheet.png", worst_sheet=args.out / "sheet-worst.png")
     table = markdown_table(results, args.title)
-    by_group = group_tables(results, photo_groups(photos, roots), args.title)
+    groups = photo_groups(photos, roots)
+    by_group = group_tables(results, groups, args.title)
     if by_group:
         table += "\n" + by_group
+    by_set = set_tables(results, photo_sets(photos, roots), groups, args.title)
+    if by_set:
+        table += "\n" + by_set
     table += "\n" + worst_table(results, main_model.name)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(table, encoding="utf-8")
