@@ -7,7 +7,8 @@
 # from-imagenet: start the encoder from ImageNet weights, as v2 did (the encoder lever needs this); its control
 #                is MobileNetV2 from ImageNet at the same budget.
 # The budget is in steps, not minutes, so that a busy machine does not change what a lever is given
-# (ABLATION_PRETRAIN_STEPS + ABLATION_GAN_STEPS, batch 16 of 192-px crops). Results: work/ablations/NAME/
+# (ABLATION_PRETRAIN_STEPS + ABLATION_GAN_STEPS, batch 16 of 192-px crops: 300 steps, 4,800 crops, about
+# 15-30 minutes of one core). Results: work/ablations/NAME/
 # (model.onnx, train.log, eval/report.md). Needs the pack (rechroma-gather) and the held-out set
 # (python -m trainer.corpus.holdout).
 set -eu
@@ -16,8 +17,8 @@ shift 2
 python=${PYTHON:-python3}
 pack=${PACK:-work/data/rechroma-photos.npz}
 holdout=${HOLDOUT:-work/holdout}
-pretrain=${ABLATION_PRETRAIN_STEPS:-500}
-gan=${ABLATION_GAN_STEPS:-100}
+pretrain=${ABLATION_PRETRAIN_STEPS:-250}
+gan=${ABLATION_GAN_STEPS:-50}
 out=work/ablations/$name
 mkdir -p "$out"
 common=(--config trainer/configs/rechroma-v2.toml --data "$pack" --out "$out/run" --resume
@@ -42,7 +43,7 @@ esac
 export PYTHONUNBUFFERED=1
 start_time=$(date +%s)
 "$python" -m trainer.train "${common[@]}" "${start_flags[@]}" "$@" 2>&1 | tr '\r' '\n' \
-    | awk 'NR % 20 == 1 || !/%\|/' >> "$out/train.log"
+    | awk 'NR % 20 == 1 || !/%\|/ { print; fflush() }' >> "$out/train.log"
 echo "train wall seconds: $(( $(date +%s) - start_time ))" >> "$out/train.log"
 "$python" -m trainer.export "$out/run/best.pt" "$out/model.onnx" --name "ablation-$name" --version 2 \
     --chroma-gain "$gain" --overwrite
