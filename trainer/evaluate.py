@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Evaluation")
     parser.add_argument("--strengths", default=None,
                         help="comma-separated colour strengths: print the model's metrics at each (calibration)")
+    parser.add_argument("--tta", action="store_true",
+                        help="judge the model with test-time flip averaging (the engine's flip_average)")
     parser.add_argument("--hints", default=None, metavar="N[,N...]",
                         help="judge hint mode instead: simulate N points per photo (e.g. 10, or the curve "
                         "0,1,3,10,30) against the propagation alone, Levin et al. 2004 and grey")
@@ -288,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Generator] = {}
     if args.baseline is not None:
         models[args.baseline_name] = Generator(args.baseline, device="cpu")
-    main_model = Generator(args.model, device="cpu")
-    models[f"{main_model.name}"] = main_model
+    main_model = Generator(args.model, device="cpu", flip_average=args.tta)
+    label = f"{main_model.name} + flip TTA" if args.tta else main_model.name
+    models[label] = main_model
     if args.strengths:
         sweep = strength_sweep(photos, main_model, [float(s) for s in args.strengths.split(",")],
                                max_side=args.max_side, render_size=args.render_size)
@@ -302,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     by_group = group_tables(results, photo_groups(photos, roots), args.title)
     if by_group:
         table += "\n" + by_group
-    table += "\n" + worst_table(results, main_model.name)
+    table += "\n" + worst_table(results, label)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(table, encoding="utf-8")
     print(table)

@@ -91,3 +91,15 @@ def test_pack_people_flag_gives_the_val_groups(standin_model: Path, tmp_path: Pa
     assert evaluate.main(["--pack", str(pack), "--model", str(standin_model), "--out", str(out)]) == 0
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "(3 photos)" in report and ": people (1 photos)" in report and ": other (2 photos)" in report
+
+
+def test_tta_flag_judges_the_flip_averaged_model_beside_the_plain_one(standin_model: Path, tmp_path: Path) -> None:
+    _write_photos(tmp_path / "photos", 2)
+    out = tmp_path / "eval"
+    argv = [str(tmp_path / "photos"), "--model", str(standin_model), "--tta", "--baseline", str(standin_model),
+            "--baseline-name", "plain", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    rows = {line.split("|")[1].strip(): line for line in (out / "report.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ")}
+    assert "plain" in rows and "standin v1 + flip TTA" in rows
+    assert rows["plain"].split("|")[2:] != rows["standin v1 + flip TTA"].split("|")[2:]  # a different prediction
