@@ -87,8 +87,13 @@ def architecture(model: onnx.ModelProto) -> dict:
     if _UNFOLDED_NORMS & {n.op_type for n in model.graph.node}:
         raise OnnxImportError("this generator's decoder normalisation was not folded into its convolutions "
                               "(decoder_norm 'group'?): fine-tune it from its training checkpoint instead")
+    convs = conv_tensors(model)
+    if "cls_head" in convs:
+        raise OnnxImportError("this generator has a classification colour head, whose decoding constants "
+                              "(temperature, chroma gain) are not rebuilt from ONNX: continue it from its "
+                              "training checkpoint (rechroma-train --resume) instead")
     stages: dict[int, dict[int, int]] = {}
-    for name, (weight, _) in conv_tensors(model).items():
+    for name, (weight, _) in convs.items():
         match = _DECODER_CONV.fullmatch(name)
         if match:
             stages.setdefault(int(match[1]), {})[int(match[2])] = int(weight.shape[0])

@@ -189,3 +189,16 @@ def test_training_step_rebalances_from_the_pack(tmp_path: Path) -> None:
     again = pix2pix.Trainer(opts)
     again.load_state_dict(state)
     torch.testing.assert_close(again.class_weights, weights)
+
+
+def test_a_classification_export_is_not_mistaken_for_a_regression_one(tmp_path: Path) -> None:
+    from trainer.onnx_import import OnnxImportError, generator_from_onnx
+
+    torch.manual_seed(1)
+    g = UNetGenerator(pretrained=False, colour_head="classification", **TINY)
+    with torch.no_grad():
+        g.train()(torch.rand(2, 1, 64, 64) * 2 - 1)
+    path = tmp_path / "cls.onnx"
+    export.export_onnx(g.eval(), path, ModelContract(model_name="cls", model_version="1"))
+    with pytest.raises(OnnxImportError, match="classification colour head"):
+        generator_from_onnx(path)
