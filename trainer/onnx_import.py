@@ -82,18 +82,21 @@ def output_scale(model: onnx.ModelProto) -> float:
     raise OnnxImportError("no tanh(head) x scale at the output")
 
 
+def _refuse_classification_head(model: onnx.ModelProto) -> None:
+    if "Exp" in {n.op_type for n in model.graph.node}:  # the annealed mean; a regression head ends in Tanh
+        raise OnnxImportError("this generator has a classification colour head, whose decoding constants "
+                              "(temperature, chroma gain) are not rebuilt from ONNX: continue it from its "
+                              "training checkpoint (rechroma-train --resume) instead")
+
+
 def architecture(model: onnx.ModelProto) -> dict:
     """The generator options the graph was exported with (those that shape the network)."""
     if _UNFOLDED_NORMS & {n.op_type for n in model.graph.node}:
         raise OnnxImportError("this generator's decoder normalisation was not folded into its convolutions "
                               "(decoder_norm 'group'?): fine-tune it from its training checkpoint instead")
-    convs = conv_tensors(model)
-    if "cls_head" in convs:
-        raise OnnxImportError("this generator has a classification colour head, whose decoding constants "
-                              "(temperature, chroma gain) are not rebuilt from ONNX: continue it from its "
-                              "training checkpoint (rechroma-train --resume) instead")
+    _refuse_classification_head(model)
     stages: dict[int, dict[int, int]] = {}
-    for name, (weight, _) in convs.items():
+    for name, (weight, _) in conv_tensors(model).items():
         match = _DECODER_CONV.fullmatch(name)
         if match:
             stages.setdefault(int(match[1]), {})[int(match[2])] = int(weight.shape[0])
@@ -130,6 +133,7 @@ def load_onnx_weights(generator: UNetGenerator, path: str | Path, warm_start_sig
     head starts from the regression head as a Gaussian of ``warm_start_sigma`` a*b* units around the old
     colour (trainer.colour_bins.warm_start_logits), or random with ``warm_start_sigma`` 0."""
     model = onnx.load(str(path))
+    _refuse_classification_head(model)
     convs = conv_tensors(model)
     norms = _norm_after_conv(generator)
     torch_convs = {n: m for n, m in generator.named_modules() if isinstance(m, nn.Conv2d)}

@@ -184,8 +184,13 @@ class UNetGenerator(nn.Module):
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
         logits = None
         if self.colour_head == "classification":
-            logits = self.cls_head(x)
-            ab = annealed_mean(logits.float(), self.bin_centres, self.temperature)
+            if self.training:
+                logits = self.cls_head(x)
+                ab = annealed_mean(logits.float(), self.bin_centres, self.temperature)
+            else:  # the temperature folded into the head: the exported graph has no division per logit
+                t = self.temperature
+                scaled = F.conv2d(x, self.cls_head.weight / t, self.cls_head.bias / t)
+                ab = annealed_mean(scaled.float(), self.bin_centres, 1.0)
             ab = ab * (self.chroma_gain / colour.AB_SCALE)
         else:
             ab = torch.tanh(self.head(x)) * (self.output_scale * self.chroma_gain)
