@@ -87,6 +87,20 @@ def group_tables(results: dict[str, list[dict]], groups: dict[str, str], title: 
     return "\n".join(tables)
 
 
+def set_tables(results: dict[str, list[dict]], roots: dict[Path, str], groups: dict[str, str], title: str) -> str:
+    """With photos from two or more sets (a held-out folder and a pack's val split), each set's own table and
+    its groups: the sets answer different questions (like the training data, or unlike it)."""
+    if len(roots) < 2:
+        return ""
+    tables = []
+    for root, label in roots.items():
+        subset = {model: [r for r in rows if Path(r["photo"]).is_relative_to(root)] for model, rows in results.items()}
+        if subset["grey"]:
+            tables.append(markdown_table(subset, f"{title}: {label}"))
+            tables.append(group_tables(subset, groups, f"{title}: {label}"))
+    return "\n".join(t for t in tables if t)
+
+
 def load_truth(path: Path, max_side: int):
     """The photo as 8-bit sRGB, downscaled so metrics stay cheap on big scans; None if grey already."""
     photo = read_photo(path)
@@ -278,9 +292,11 @@ def main(argv: list[str] | None = None) -> int:
 
     photos = find_photos(args.folders)
     roots = list(args.folders)
+    sets = {folder: folder.name for folder in args.folders if folder.is_dir()}
     if args.pack is not None:
         photos += unpack_split(args.pack, 1, args.out / "val-photos")
         roots.append(args.out / "val-photos")
+        sets[args.out / "val-photos"] = "val split"
     photos = photos[: args.limit]
     if not photos:
         print("no photos found", file=sys.stderr)
@@ -302,9 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(photos, models, render_size=args.render_size, max_side=args.max_side,
                        sheet=args.out / "sheet.png", worst_sheet=args.out / "sheet-worst.png")
     table = markdown_table(results, args.title)
-    by_group = group_tables(results, photo_groups(photos, roots), args.title)
+    groups = photo_groups(photos, roots)
+    by_group = group_tables(results, groups, args.title)
     if by_group:
         table += "\n" + by_group
+    by_set = set_tables(results, sets, groups, args.title)
+    if by_set:
+        table += "\n" + by_set
     table += "\n" + worst_table(results, label)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(table, encoding="utf-8")
