@@ -80,7 +80,11 @@ def _providers_for(device: str) -> list:
 class Generator:
     """A Rechroma generator loaded from an ONNX file (default: the newest one in the models folder)."""
 
-    def __init__(self, path: Path | str | None = None, device: str = "auto", threads: int | None = None):
+    def __init__(self, path: Path | str | None = None, device: str = "auto", threads: int | None = None, *,
+                 flip_average: bool = False):
+        """``flip_average``: test-time augmentation, the mean of the a*b* predicted for the photo and for its
+        mirror image (mirrored back); about twice the network's time, off by default (model card, "Speed")."""
+        self.flip_average = flip_average
         if path is None:
             path = default_model_path()
             if path is None:
@@ -199,6 +203,13 @@ class Generator:
                 hint_inputs.astype(np.float32, copy=False).transpose(2, 0, 1)[None])
         elif hint_inputs is not None:
             raise ValueError(f"{self.name} takes no hint inputs")
+        if self.flip_average:
+            out = self._flip_averaged(feed, cancel)
+        else:
+            out = self._run(feed, cancel)[0]
+        return colour.denormalize_ab(np.ascontiguousarray(out.transpose(1, 2, 0)))
+
+    def _run(self, feed: dict[str, np.ndarray], cancel: CancelToken | None) -> np.ndarray:
         try:
             (out,) = self._session.run(
                 [self.contract.output_name], feed, cancel.run_options if cancel is not None else None
@@ -209,4 +220,16 @@ class Generator:
             raise
         if cancel is not None:
             cancel.raise_if_cancelled()
-        return colour.denormalize_ab(np.ascontiguousarray(out[0].transpose(1, 2, 0)))
+        return out
+
+    def _flip_averaged(self, feed: dict[str, np.ndarray], cancel: CancelToken | None) -> np.ndarray:
+        """[2, H, W] mean of the model's output on the inputs and on their mirror images, mirrored back: one
+        batch of two where the model takes any batch size, else two runs."""
+        mirrored = {name: np.ascontiguousarray(planes[..., ::-1]) for name, planes in feed.items()}
+        batch = self._session.get_inputs()[0].shape[0]
+        if isinstance(batch, int) and batch == 1:
+            plain, flipped = self._run(feed, cancel)[0], self._run(mirrored, cancel)[0]
+        else:
+            both = {name: np.concatenate([feed[name], mirrored[name]]) for name in feed}
+            plain, flipped = self._run(both, cancel)
+        return (plain + flipped[..., ::-1]) * np.float32(0.5)

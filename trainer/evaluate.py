@@ -87,32 +87,18 @@ def group_tables(results: dict[str, list[dict]], groups: dict[str, str], title: 
     return "\n".join(tables)
 
 
-def photo_sets(photos: list[Path], roots: list[Path]) -> dict[str, str]:
-    """Photo path -> the root it was found in, so that photos like the training set (the pack's val split) and
-    photos from elsewhere (the held-out set) are never averaged together without also being shown apart."""
-    sets: dict[str, str] = {}
-    for path in photos:
-        for root in roots:
-            if path == root or (root.is_dir() and path.is_relative_to(root)):
-                sets[str(path)] = root.name
-                break
-    return sets
-
-
-def set_tables(results: dict[str, list[dict]], sets: dict[str, str], groups: dict[str, str], title: str) -> str:
-    """Per root (when there are two or more): its overall table and its per-group tables."""
-    names = list(dict.fromkeys(sets.values()))
-    if len(names) < 2:
+def set_tables(results: dict[str, list[dict]], roots: dict[Path, str], groups: dict[str, str], title: str) -> str:
+    """With photos from two or more sets (a held-out folder and a pack's val split), each set's own table and
+    its groups: the sets answer different questions (like the training data, or unlike it)."""
+    if len(roots) < 2:
         return ""
     tables = []
-    for name in names:
-        subset = {model: [r for r in rows if sets.get(r["photo"]) == name] for model, rows in results.items()}
+    for root, label in roots.items():
+        subset = {model: [r for r in rows if Path(r["photo"]).is_relative_to(root)] for model, rows in results.items()}
         if subset["grey"]:
-            tables.append(markdown_table(subset, f"{title}: {name}"))
-            by_group = group_tables(subset, groups, f"{title}: {name}")
-            if by_group:
-                tables.append(by_group)
-    return "\n".join(tables)
+            tables.append(markdown_table(subset, f"{title}: {label}"))
+            tables.append(group_tables(subset, groups, f"{title}: {label}"))
+    return "\n".join(t for t in tables if t)
 
 
 def load_truth(path: Path, max_side: int):
@@ -295,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Evaluation")
     parser.add_argument("--strengths", default=None,
                         help="comma-separated colour strengths: print the model's metrics at each (calibration)")
+    parser.add_argument("--tta", action="store_true",
+                        help="judge the model with test-time flip averaging (the engine's flip_average)")
     parser.add_argument("--hints", default=None, metavar="N[,N...]",
                         help="judge hint mode instead: simulate N points per photo (e.g. 10, or the curve "
                         "0,1,3,10,30) against the propagation alone, Levin et al. 2004 and grey")
@@ -304,9 +292,11 @@ def main(argv: list[str] | None = None) -> int:
 
     photos = find_photos(args.folders)
     roots = list(args.folders)
+    sets = {folder: folder.name for folder in args.folders if folder.is_dir()}
     if args.pack is not None:
         photos += unpack_split(args.pack, 1, args.out / "val-photos")
         roots.append(args.out / "val-photos")
+        sets[args.out / "val-photos"] = "val split"
     photos = photos[: args.limit]
     if not photos:
         print("no photos found", file=sys.stderr)
@@ -316,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Generator] = {}
     if args.baseline is not None:
         models[args.baseline_name] = Generator(args.baseline, device="cpu")
-    main_model = Generator(args.model, device="cpu")
-    models[f"{main_model.name}"] = main_model
+    main_model = Generator(args.model, device="cpu", flip_average=args.tta)
+    label = f"{main_model.name} + flip TTA" if args.tta else main_model.name
+    models[label] = main_model
     if args.strengths:
         sweep = strength_sweep(photos, main_model, [float(s) for s in args.strengths.split(",")],
                                max_side=args.max_side, render_size=args.render_size)
@@ -331,10 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     by_group = group_tables(results, groups, args.title)
     if by_group:
         table += "\n" + by_group
-    by_set = set_tables(results, photo_sets(photos, roots), groups, args.title)
+    by_set = set_tables(results, sets, groups, args.title)
     if by_set:
         table += "\n" + by_set
-    table += "\n" + worst_table(results, main_model.name)
+    table += "\n" + worst_table(results, label)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(table, encoding="utf-8")
     print(table)

@@ -37,6 +37,7 @@ def fit(trainer: Trainer, source: PhotoSource, out: Path, until_step: int | None
     o, main = trainer.opts, trainer.dist.is_main
     end = min(o.total_steps, until_step if until_step is not None else o.total_steps)
     trainer.data_summary = source.summary()
+    trainer.prepare(source)
     train = TrainCrops(source, o, target_on_device=trainer.device.type == "cuda")
     val = ValCrops(source, o.crop_size, o.val_limit) if main else None
     if main:

@@ -23,7 +23,9 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+from engine import colour
 from engine.contract import ModelContract
+from trainer.colour_bins import warm_start_logits
 from trainer.networks import UNetGenerator
 
 _DECODER_CONV = re.compile(r"decoder\.(\d+)\.(\d+)\.0")
@@ -80,11 +82,19 @@ def output_scale(model: onnx.ModelProto) -> float:
     raise OnnxImportError("no tanh(head) x scale at the output")
 
 
+def _refuse_classification_head(model: onnx.ModelProto) -> None:
+    if "Exp" in {n.op_type for n in model.graph.node}:  # the annealed mean; a regression head ends in Tanh
+        raise OnnxImportError("this generator has a classification colour head, whose decoding constants "
+                              "(temperature, chroma gain) are not rebuilt from ONNX: continue it from its "
+                              "training checkpoint (rechroma-train --resume) instead")
+
+
 def architecture(model: onnx.ModelProto) -> dict:
     """The generator options the graph was exported with (those that shape the network)."""
     if _UNFOLDED_NORMS & {n.op_type for n in model.graph.node}:
         raise OnnxImportError("this generator's decoder normalisation was not folded into its convolutions "
                               "(decoder_norm 'group'?): fine-tune it from its training checkpoint instead")
+    _refuse_classification_head(model)
     stages: dict[int, dict[int, int]] = {}
     for name, (weight, _) in conv_tensors(model).items():
         match = _DECODER_CONV.fullmatch(name)
@@ -116,12 +126,23 @@ def _norm_after_conv(generator: nn.Module) -> dict[str, nn.BatchNorm2d]:
 
 
 @torch.no_grad()
-def load_onnx_weights(generator: UNetGenerator, path: str | Path) -> None:
-    """Put the ONNX file's weights into ``generator`` (built with :func:`architecture`'s options)."""
+def load_onnx_weights(generator: UNetGenerator, path: str | Path, warm_start_sigma: float = 10.0) -> None:
+    """Put the ONNX file's weights into ``generator`` (built with :func:`architecture`'s options).
+
+    A classification generator (``colour_head``) takes a regression model's encoder and decoder; its new
+    head starts from the regression head as a Gaussian of ``warm_start_sigma`` a*b* units around the old
+    colour (trainer.colour_bins.warm_start_logits), or random with ``warm_start_sigma`` 0."""
     model = onnx.load(str(path))
+    _refuse_classification_head(model)
     convs = conv_tensors(model)
     norms = _norm_after_conv(generator)
     torch_convs = {n: m for n, m in generator.named_modules() if isinstance(m, nn.Conv2d)}
+    if generator.colour_head == "classification" and "cls_head" not in convs and "head" in convs:
+        # A regression model continued as a classification one: its decoder is reused, the head is new.
+        regression_head = convs.pop("head")
+        _start_classification_head(generator, regression_head, output_scale(model) * colour.AB_SCALE,
+                                   warm_start_sigma)
+        torch_convs.pop("cls_head")
     if set(torch_convs) != set(convs):
         missing, extra = sorted(set(torch_convs) - set(convs)), sorted(set(convs) - set(torch_convs))
         raise OnnxImportError(f"{path}: layers do not match the generator (missing {missing[:3]}, "
@@ -141,6 +162,15 @@ def load_onnx_weights(generator: UNetGenerator, path: str | Path) -> None:
             conv.bias.copy_(torch.from_numpy(np.array(bias)))
         else:
             raise OnnxImportError(f"{path}: {name} carries a bias the generator has no place for")
+
+
+def _start_classification_head(generator: UNetGenerator, regression_head: tuple[np.ndarray, np.ndarray],
+                               ab_units: float, sigma: float) -> None:
+    if sigma <= 0:
+        return  # keep the random initialisation
+    weight, bias = warm_start_logits(*regression_head, ab_units, generator.bin_centres.cpu().numpy(), sigma)
+    generator.cls_head.weight.copy_(torch.from_numpy(weight))
+    generator.cls_head.bias.copy_(torch.from_numpy(bias))
 
 
 def generator_from_onnx(path: str | Path, **options) -> tuple[UNetGenerator, dict, ModelContract]:

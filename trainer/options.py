@@ -58,6 +58,13 @@ class Options:
     decoder_convs: tuple[int, ...] = (2, 2, 2, 1, 1)
     decoder_norm: str = "batch"
     output_scale: float = 1.2
+    #: "regression" (tanh a*b*, the L1/CIEDE2000 recipe) or "classification": a distribution over in-gamut a*b*
+    #: bins decoded by its annealed mean inside the generator (Zhang et al. 2016; trainer.colour_bins).
+    colour_head: str = "regression"
+    #: Classification: the a*b* grid spacing of the bins (10: 261 in-gamut bins).
+    bin_grid: float = 10.0
+    #: Classification: annealed-mean temperature (1 = the mean, towards 0 = the mode); fixed in the export.
+    cls_temperature: float = 0.38
     #: Encoder stages (1..5, stride 2**k) kept frozen with their ImageNet weights and BN statistics.
     freeze_encoder_stages: int = 2
     #: Start from this Rechroma ONNX model's weights (fine-tuning; trainer.onnx_import). The decoder options
@@ -75,6 +82,20 @@ class Options:
     #: whose optimum under doubt is "stay near neutral" rather than L1's sepia median. 0 = off.
     lambda_de00: float = 0.0
     lambda_gan: float = 1.0
+    #: Classification head: weight of the rebalanced cross-entropy on soft-encoded a*b* (L1 and CIEDE2000
+    #: above then act on the decoded a*b*; set them to 0 for Zhang et al.'s loss alone).
+    lambda_cls: float = 1.0
+    #: Soft encoding: the nearest bins a true colour is spread over, and the Gaussian's sigma (a*b* units).
+    cls_neighbours: int = 5
+    cls_sigma: float = 5.0
+    #: Class rebalancing: the training pack's bin distribution smoothed by a Gaussian of this sigma, mixed with
+    #: uniform by this weight: weights ∝ 1 / ((1 - mix) p + mix / Q); 1 = no rebalancing, towards 0 = the inverse
+    #: of the raw distribution (Zhang et al.: 0.5).
+    rebalance_sigma: float = 5.0
+    rebalance_mix: float = 0.5
+    #: Continuing a regression model (init_model) as a classification one: the new head starts as a Gaussian
+    #: of this width (a*b* units) around the old head's colour; 0 = a random head.
+    cls_warm_start_sigma: float = 10.0
     #: Perceptual loss on ImageNet MobileNetV2 features of the Lab->sRGB images; 0 = off.
     lambda_perceptual: float = 0.0
     # -- schedule ----------------------------------------------------------------------------------------
@@ -130,6 +151,12 @@ class Options:
             raise ValueError("need 0 < crop_min_fraction <= crop_max_fraction <= 1")
         if self.gan_loss not in ("lsgan", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan' or 'hinge', not {self.gan_loss!r}")
+        if self.colour_head not in ("regression", "classification"):
+            raise ValueError(f"colour_head must be 'regression' or 'classification', not {self.colour_head!r}")
+        if self.cls_temperature <= 0 or self.bin_grid <= 0 or self.cls_sigma <= 0 or self.cls_neighbours < 1:
+            raise ValueError("cls_temperature, bin_grid and cls_sigma must be positive, cls_neighbours >= 1")
+        if not 0.0 < self.rebalance_mix <= 1.0:
+            raise ValueError(f"rebalance_mix must be in (0, 1], not {self.rebalance_mix}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be {', '.join(DEVICES[:-1])} or {DEVICES[-1]}, not {self.device!r}")
         if self.lr_scaling not in ("none", "sqrt", "linear"):

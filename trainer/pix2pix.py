@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from trainer import distributed, report
 from trainer.checkpoint import rng_state, save_checkpoint, set_rng_state
-from trainer.dataset import PhotoSource, ValCrops, batch_ab
+from trainer.colour_bins import bin_histogram, classification_loss, rebalancing_weights
+from trainer.dataset import TRAIN, PhotoSource, ValCrops, batch_ab
 from trainer.distributed import SINGLE, DistInfo
 from trainer.losses import PerceptualLoss, d_loss, de00_loss, g_gan_loss, l1_loss
 from trainer.networks import PatchDiscriminator, UNetGenerator, build_generator
@@ -57,8 +58,9 @@ class Trainer:
             if opts.init_model:
                 from trainer.onnx_import import load_onnx_weights
 
-                load_onnx_weights(generator, opts.init_model)
+                load_onnx_weights(generator, opts.init_model, opts.cls_warm_start_sigma)
         self.G = generator.to(self.device)
+        self.G.with_logits = True  # training steps get (ab, logits): the classification loss needs the logits
         self.D = PatchDiscriminator(base_channels=opts.disc_channels).to(self.device)
         groups = [
             {"params": self.G.encoder_parameters(), "lr_mult": opts.encoder_lr_mult},
@@ -84,12 +86,32 @@ class Trainer:
         self.perceptual = (
             PerceptualLoss(opts.encoder_weights).to(self.device) if opts.lambda_perceptual > 0 else None
         )
+        #: Classification head only: per-bin loss weights from the training photos (:meth:`prepare`).
+        self.class_weights: torch.Tensor | None = None
         self.step = 0
         self.best: float | None = None
         self.data_summary: dict = {}
         self._mid_step = False
         self.G.train()
         self.D.train()
+
+    @property
+    def classifies(self) -> bool:
+        return self.G.colour_head == "classification"
+
+    def prepare(self, source: PhotoSource, max_photos: int = 2000) -> None:
+        """Class-rebalancing weights from the training photos' a*b* bins (classification head; once a run:
+        a resumed run loads them from its checkpoint)."""
+        if not self.classifies or self.class_weights is not None:
+            return
+        train = source.indices(TRAIN)
+        if len(train) > max_photos:
+            train = np.random.default_rng(self.opts.seed).choice(train, max_photos, replace=False)
+        centres = self.G.bin_centres.cpu().numpy()
+        distribution = bin_histogram((source.load(int(i)) for i in train), centres,
+                                     [float(source.weight[i]) for i in train])
+        weights = rebalancing_weights(distribution, centres, self.opts.rebalance_sigma, self.opts.rebalance_mix)
+        self.class_weights = torch.from_numpy(weights).to(self.device)
 
     # -- schedule ---------------------------------------------------------------------------------------
     def phase(self, step: int | None = None) -> str:
@@ -131,7 +153,7 @@ class Trainer:
         self._set_optimiser_params(self.step)
         out: dict[str, float] = {}
         with self._autocast():
-            fake = self.G_step(lum)
+            fake, logits = self.G_step(lum)
         if phase == GAN:
             self.D.requires_grad_(True)
             with self._autocast():
@@ -150,6 +172,11 @@ class Trainer:
             loss_de = de00_loss(lum, fake32, ab)
             total = total + o.lambda_de00 * loss_de
             out["loss_de00"] = loss_de.item()
+        if logits is not None:
+            bins = self.G.bin_centres
+            loss_cls = classification_loss(logits, ab, bins, self.class_weights, o.cls_neighbours, o.cls_sigma)
+            total = total + o.lambda_cls * loss_cls
+            out["loss_cls"] = loss_cls.item()
         with self._autocast():
             if self.perceptual is not None:
                 loss_p = self.perceptual(lum, fake, ab)
@@ -224,6 +251,7 @@ class Trainer:
             "sampler": {"seed": self.opts.seed, "next_step": self.step, "world_size": self.dist.world_size},
             "best": self.best,
             "data_summary": self.data_summary,
+            **({"class_weights": self.class_weights.cpu()} if self.class_weights is not None else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -237,6 +265,8 @@ class Trainer:
         self.step = int(state["step"])
         self.best = state.get("best")
         self.data_summary = state.get("data_summary") or {}
+        if state.get("class_weights") is not None:
+            self.class_weights = state["class_weights"].to(self.device)
         set_rng_state(state["rng"])
 
     def save(self, path: Path) -> Path:

@@ -93,21 +93,30 @@ def test_pack_people_flag_gives_the_val_groups(standin_model: Path, tmp_path: Pa
     assert "(3 photos)" in report and ": people (1 photos)" in report and ": other (2 photos)" in report
 
 
-def test_val_split_and_a_folder_are_also_shown_apart(standin_model: Path, tmp_path: Path) -> None:
-    """Photos like the training set and photos from elsewhere must not only be averaged together."""
+def test_tta_flag_judges_the_flip_averaged_model_beside_the_plain_one(standin_model: Path, tmp_path: Path) -> None:
+    _write_photos(tmp_path / "photos", 2)
+    out = tmp_path / "eval"
+    argv = [str(tmp_path / "photos"), "--model", str(standin_model), "--tta", "--baseline", str(standin_model),
+            "--baseline-name", "plain", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    rows = {line.split("|")[1].strip(): line for line in (out / "report.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ")}
+    assert "plain" in rows and "standin v1 + flip TTA" in rows
+    assert rows["plain"].split("|")[2:] != rows["standin v1 + flip TTA"].split("|")[2:]  # a different prediction
+
+
+def test_held_out_folder_and_val_split_get_tables_of_their_own(standin_model: Path, tmp_path: Path) -> None:
+    _write_photos(tmp_path / "holdout" / "people", 1)
+    _write_photos(tmp_path / "holdout" / "other", 1)
     blobs = [cv2.imencode(".jpg", cv2.cvtColor(make_scene(64, 96, seed=i), cv2.COLOR_RGB2BGR))[1] for i in range(3)]
-    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
     pack = tmp_path / "pack.npz"
-    np.savez(pack, jpeg=np.concatenate(blobs).astype(np.uint8), offsets=offsets,
+    np.savez(pack, jpeg=np.concatenate(blobs).astype(np.uint8), offsets=np.cumsum([0] + [len(b) for b in blobs]),
              split=np.array([1, 1, 1], np.uint8), people=np.array([1, 0, 0], np.uint8),
              name=np.array(["a.jpg", "b.jpg", "c.jpg"]))
-    _write_photos(tmp_path / "holdout" / "people", 2)
-    _write_photos(tmp_path / "holdout" / "other", 2)
     out = tmp_path / "eval"
     assert evaluate.main([str(tmp_path / "holdout"), "--pack", str(pack), "--model", str(standin_model),
                           "--out", str(out)]) == 0
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert "### Evaluation (7 photos)" in report
-    assert "### Evaluation: val-photos (3 photos)" in report and "### Evaluation: holdout (4 photos)" in report
-    assert "### Evaluation: val-photos: people (1 photos)" in report
-    assert "### Evaluation: holdout: other (2 photos)" in report
+    assert "### Evaluation (5 photos)" in report and "### Evaluation: people (2 photos)" in report
+    assert "### Evaluation: holdout (2 photos)" in report and "### Evaluation: holdout: people (1 photos)" in report
+    assert "### Evaluation: val split (3 photos)" in report and "### Evaluation: val split: other (2 photos)" in report

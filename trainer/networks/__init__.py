@@ -36,4 +36,7 @@ def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenera
         output_scale=opts.output_scale,
         freeze_encoder_stages=opts.freeze_encoder_stages,
         freeze_norm=opts.freeze_norm,
+        colour_head=opts.colour_head,
+        bin_grid=opts.bin_grid,
+        temperature=opts.cls_temperature,
     )

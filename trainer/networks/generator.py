@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine import colour
+from trainer.colour_bins import annealed_mean, gamut_bins
 from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
 
 #: ImageNet mean/std of torchvision's weights.
@@ -70,8 +72,15 @@ class UNetGenerator(nn.Module):
         output_scale: float = 1.2,
         freeze_encoder_stages: int = 0,
         freeze_norm: bool = False,
+        colour_head: str = "regression",
+        bin_grid: float = 10.0,
+        temperature: float = 0.38,
     ) -> None:
         super().__init__()
+        if colour_head not in ("regression", "classification"):
+            raise ValueError(f"colour_head must be 'regression' or 'classification', not {colour_head!r}")
+        if temperature <= 0:
+            raise ValueError(f"the annealed-mean temperature must be positive, not {temperature}")
         #: BatchNorm layers stay in eval mode while training (fine-tuning a model rebuilt from ONNX, whose
         #: norms were folded into the convolutions: see trainer.onnx_import).
         self.freeze_norm = freeze_norm
@@ -103,7 +112,17 @@ class UNetGenerator(nn.Module):
             stages.append(DecoderStage(channels + skip, out, convs, decoder_norm))
             channels = out
         self.decoder = nn.ModuleList(stages)
-        self.head = nn.Conv2d(channels, 2, 1)
+        #: "regression": a*b* = tanh(head) x scale; "classification": logits over in-gamut a*b* bins decoded
+        #: by their annealed mean (trainer.colour_bins), inside forward, so the ONNX output is a*b* either way.
+        self.colour_head = colour_head
+        self.with_logits = False
+        self.temperature = float(temperature)
+        if colour_head == "classification":
+            centres = torch.from_numpy(gamut_bins(bin_grid))
+            self.register_buffer("bin_centres", centres, persistent=False)  # Lab units, rebuilt from the grid
+            self.cls_head = nn.Conv2d(channels, len(centres), 1)
+        else:
+            self.head = nn.Conv2d(channels, 2, 1)
         self.output_scale = float(output_scale)
         #: Global a*b* gain calibrated on the val split after training (set by the export, not trained).
         self.chroma_gain = 1.0
@@ -143,10 +162,16 @@ class UNetGenerator(nn.Module):
         return [p for p in self.encoder.parameters() if p.requires_grad]
 
     def decoder_parameters(self) -> list[nn.Parameter]:
-        return [*self.decoder.parameters(), *self.head.parameters()]
+        return [*self.decoder.parameters(), *self.output_head.parameters()]
+
+    @property
+    def output_head(self) -> nn.Conv2d:
+        return self.cls_head if self.colour_head == "classification" else self.head
 
     # -- forward ----------------------------------------------------------------------------------------
-    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+    def forward(self, l_norm: torch.Tensor):
+        """Normalised a*b*; ``(ab, class logits or None)`` while training with :attr:`with_logits` set (the
+        trainer's losses; a flag, not an argument, so the traced ONNX graph stays plain)."""
         x = l_norm * self.in_scale + self.in_bias
         skips = []
         for i, module in enumerate(self.encoder):
@@ -157,10 +182,21 @@ class UNetGenerator(nn.Module):
         for stage, skip in zip(self.decoder, skips, strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
-        ab = torch.tanh(self.head(x)) * (self.output_scale * self.chroma_gain)
+        logits = None
+        if self.colour_head == "classification":
+            if self.training:
+                logits = self.cls_head(x)
+                ab = annealed_mean(logits.float(), self.bin_centres, self.temperature)
+            else:  # the temperature folded into the head: the exported graph has no division per logit
+                t = self.temperature
+                scaled = F.conv2d(x, self.cls_head.weight / t, self.cls_head.bias / t)
+                ab = annealed_mean(scaled.float(), self.bin_centres, 1.0)
+            ab = ab * (self.chroma_gain / colour.AB_SCALE)
+        else:
+            ab = torch.tanh(self.head(x)) * (self.output_scale * self.chroma_gain)
         if len(self.decoder) == 4:  # a 4-stage decoder ends at stride 2: chroma is smooth, upsample it
             ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
-        return ab
+        return (ab, logits) if self.training and self.with_logits else ab
 
 
 def count_parameters(module: nn.Module) -> int:
