@@ -28,6 +28,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine import colour
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
+from trainer.composite import composite
+from trainer.corpus.cutouts import read_cutouts
+from trainer.corpus.pack import PEOPLE_WEIGHT
 from trainer.degrade import Degrader
 from trainer.torch_colour import ab_target
 
@@ -229,12 +232,20 @@ class TrainCrops(Dataset):
         self.degrader = degrader if degrader is not None else Degrader.from_options(opts)
         self.target_on_device = target_on_device
         self._warned: set[int] = set()
+        self.cutouts: list[np.ndarray] = []
+        if opts.cutout_p > 0:
+            try:
+                self.cutouts = [rgba for _, rgba in read_cutouts(opts.cutouts)]
+            except ValueError as exc:
+                raise DataError(str(exc)) from exc
 
     def __len__(self) -> int:
         return len(self.photos)
 
     def weights(self) -> np.ndarray:
-        return self.source.weight[self.photos]
+        """Sampling weights: the pack's, with people photos rescaled to the ``people_weight`` option."""
+        people = self.source.people[self.photos].astype(bool)
+        return self.source.weight[self.photos] * np.where(people, self.opts.people_weight / PEOPLE_WEIGHT, 1.0)
 
     def load_photo(self, k: int) -> np.ndarray:
         """The k-th training photo; an undecodable one is reported once and replaced by the next photo."""
@@ -255,6 +266,8 @@ class TrainCrops(Dataset):
         crop = random_crop(
             self.load_photo(k), o.crop_size, rng, o.crop_min_fraction, o.crop_max_fraction, o.hflip
         )
+        if self.cutouts and rng.random() < o.cutout_p:
+            crop = composite(crop, self.cutouts, rng, o.cutout_max)
         if self.target_on_device:
             lightness = colour.rgb8_to_lightness(crop)
             return to_train_tensors(self.degrader(lightness / 100.0, rng) * 100.0, crop)

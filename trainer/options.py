@@ -38,6 +38,14 @@ class Options:
     num_workers: int = 2
     #: Folder sources only: fraction of photos (by a hash of their path) kept for validation.
     folder_val_fraction: float = 0.08
+    #: Sampling weight of photos with people, relative to 1 for the rest: the pack's weights are rescaled
+    #: from the weight rechroma-gather gave them (trainer.corpus.pack.PEOPLE_WEIGHT). Pack sources only.
+    people_weight: float = 3.0
+    #: Photo cut-outs (.npz from rechroma-gather, RGBA) pasted onto training crops with probability
+    #: cutout_p, 1..cutout_max of them per crop (trainer.composite); "" or cutout_p 0 = off.
+    cutouts: str = ""
+    cutout_p: float = 0.0
+    cutout_max: int = 2
     #: Validation uses at most this many val photos (fixed centre crops); 0 = all.
     val_limit: int = 256
     # -- degradation of the L input (probabilities; never applied to val) ---------------------------------
@@ -163,6 +171,12 @@ class Options:
             raise ValueError(f"lr_scaling must be none, sqrt or linear, not {self.lr_scaling!r}")
         if self.best_from_phase not in ("gan", "any"):
             raise ValueError(f"best_from_phase must be 'gan' or 'any', not {self.best_from_phase!r}")
+        if self.people_weight <= 0:
+            raise ValueError("people_weight must be > 0")
+        if not 0 <= self.cutout_p <= 1 or self.cutout_max < 1:
+            raise ValueError("need 0 <= cutout_p <= 1 and cutout_max >= 1")
+        if self.cutout_p > 0 and not self.cutouts:
+            raise ValueError("cutout_p > 0 needs cutouts (the cut-out .npz)")
         for name in ("log_every", "sample_every", "val_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")

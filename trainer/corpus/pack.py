@@ -22,6 +22,9 @@ MAX_LONG_SIDE = 768
 JPEG_QUALITY = 90
 VAL_FRACTION = 0.08
 MAX_PACK_BYTES = 60 * 1024 * 1024
+#: Sampling weight rechroma-gather gives photos with people (1 for the rest), before sharing it among
+#: near-copies; the trainer's ``people_weight`` option rescales from this.
+PEOPLE_WEIGHT = 3.0
 KEYS = ("jpeg", "offsets", "split", "people", "weight", "source", "name")
 
 

@@ -70,6 +70,9 @@ class Source:
     rcc_include: tuple[str, ...] = ("*",)  # globs on paths inside the bundles
     rcc_exclude: tuple[str, ...] = ()
     video_frames: int = 4  # frames taken, evenly spaced, from each video candidate
+    cutouts: bool = False  # candidates are objects on a transparent background, kept with their alpha
+    panorama: bool = False  # transparent-sky panoramas: the opaque band below the horizon, cut in windows
+    train_only: bool = False  # never in the val split (sources added after the val split was fixed)
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -478,4 +481,65 @@ THIRD_WAVE: tuple[Source, ...] = (
     ),
 )
 
-ALL_SOURCES: tuple[Source, ...] = FIRST_WAVE + SECOND_WAVE + THIRD_WAVE
+# Sources added for issue #12 (the data lever). train_only: they never enter the val split, which stays the
+# one the levers are compared on. Checked and left out: hexo-theme-fluid 1.9.9, hexo-theme-butterfly 5.7.0 and
+# hexo-theme-redefine 2.9.0 (their images are drawings, renders and screenshots; redefine's wallpaper is a
+# wallhaven.cc download with no licence of its own), @tabler/core 1.6.1 (flag, payment and social icons only).
+FOURTH_WAVE: tuple[Source, ...] = (
+    Source(
+        "tuxpaint-stamps-default",
+        "deb",
+        "GPL-2 (debian/copyright)",
+        include=("usr/share/tuxpaint/stamps/*.png",),
+        # drawn stamps the flat-area test lets through, renders, and mirrored copies of other stamps
+        exclude=(
+            "*/cartoon/*",
+            "*/seasonal/easter/*",
+            "*/seasonal/newyears/*",
+            "*/christmas/hard_candy*",
+            "*/christmas/stocking*",
+            "*/christmas/xmas*",
+            "*/symbols/faces/*",
+            "*/town/roadsigns/*",
+            "*/space/planets/*",
+            "*/space/apollo_lander*",
+            "*/space/voyager2*",
+            "*/f22_raptor*",
+            "*/clothes/button*",
+            "*/ship/chinesejunk*",
+            "*/ship/walnutboat*",
+            "*_mirror.png",
+        ),
+        people=("*/fireman*", "*/final-roll-call*", "*/paratrooper*", "*/spacewalk*"),
+        cutouts=True,
+        train_only=True,
+        notes="photographed objects on transparent backgrounds (not the reserved tuxpaint-data); pasted onto "
+        "training crops by trainer.composite",
+    ),
+    Source(
+        "stellarium-data",
+        "deb",
+        "GPL-2+ (debian/copyright)",
+        include=(
+            "usr/share/stellarium/landscapes/garching/garching-gl*.png",
+            "usr/share/stellarium/landscapes/garching/garching-ground*.png",
+            "usr/share/stellarium/landscapes/grossmugl/grossmugl_leeberg_crop*.png",
+            "usr/share/stellarium/landscapes/hurricane/hurricane*.png",
+            "usr/share/stellarium/landscapes/guereins/guereinsb.png",
+        ),
+        # Mars and Moon (other worlds' colours), Ocean (a Terragen render), Trees (a fish-eye with a hole)
+        panorama=True,
+        train_only=True,
+        notes="ground photo panoramas of the planetarium's landscapes, cut into windows below the horizon",
+    ),
+    Source(
+        "mdbootstrap",
+        "npm",
+        "MIT",
+        include=("package/img/sample.jpg",),  # the package's only photograph (Vernazza at dusk)
+        versions=("4.20.0",),
+        train_only=True,
+    ),
+)
+
+ALL_SOURCES: tuple[Source, ...] = FIRST_WAVE + SECOND_WAVE + THIRD_WAVE + FOURTH_WAVE
