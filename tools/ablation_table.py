@@ -26,7 +26,8 @@ def read_report(path: Path) -> dict[tuple[str, str], dict[str, str]]:
     """(set, group or 'all') -> the model row's cells by column name (the last non-grey row of each table).
 
     A report of one set only (its folder named eval-holdout or eval-val) has no set in its titles."""
-    only = "holdout" if "holdout" in path.parent.name else "val split" if "val" in path.parent.name else "all"
+    folder = path.parent.name
+    only = "holdout" if folder.endswith("-holdout") else "val split" if folder.endswith("-val") else "all"
     tables: dict[tuple[str, str], dict[str, str]] = {}
     key = None
     columns: list[str] = []
