@@ -28,6 +28,7 @@ from trainer.networks import SIZE_MULTIPLE, UNetGenerator
 from trainer.options import Options
 
 OPSET = 17
+ENCODER_TITLES = {"mobilenet_v2": "MobileNetV2", "efficientnet_lite2": "EfficientNet-Lite2"}
 PARITY_SHAPES = ((1, 1, 224, 320), (1, 1, 256, 192))
 PARITY_TOLERANCE = 1e-3
 MAX_MIB = 40.0
@@ -143,7 +144,9 @@ def contract_from_state(state: dict, name: str, version: str) -> ModelContract:
             "best_metric": opts.get("best_metric"),
             "best": state.get("best"),
         },
-        "architecture": "pix2pix U-Net, ImageNet MobileNetV2 encoder, 70x70 PatchGAN",
+        "architecture": f"pix2pix U-Net, ImageNet {ENCODER_TITLES[opts.get('encoder', 'mobilenet_v2')]} encoder, "
+                        "70x70 PatchGAN",
+        "encoder": opts.get("encoder", "mobilenet_v2"),
     }
     return ModelContract(model_name=name, model_version=version, extra=extra)
 

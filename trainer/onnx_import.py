@@ -27,8 +27,11 @@ from engine import colour
 from engine.contract import ModelContract
 from trainer.colour_bins import warm_start_logits
 from trainer.networks import UNetGenerator
+from trainer.networks.efficientnet_lite import MBConv
 
 _DECODER_CONV = re.compile(r"decoder\.(\d+)\.(\d+)\.0")
+#: A convolution only the EfficientNet-Lite encoder has (MobileNetV2's are ``encoder.N.conv.*``).
+_LITE_CONV = re.compile(r"encoder\.\d+\._depthwise_conv")
 #: Graph ops that would mean a normalisation the export could not fold (GroupNorm decoders).
 _UNFOLDED_NORMS = {"InstanceNormalization", "GroupNormalization", "BatchNormalization", "LayerNormalization"}
 
@@ -109,15 +112,20 @@ def architecture(model: onnx.ModelProto) -> dict:
             raise OnnxImportError(f"decoder stage {stage} is not a stack of equal convolutions")
         channels.append(widths[0])
         convs.append(len(widths))
-    return {"decoder_channels": tuple(channels), "decoder_convs": tuple(convs), "decoder_norm": "batch",
-            "output_scale": output_scale(model)}
+    encoder = "efficientnet_lite2" if any(_LITE_CONV.fullmatch(name) for name in conv_tensors(model)) \
+        else "mobilenet_v2"
+    return {"encoder": encoder, "decoder_channels": tuple(channels), "decoder_convs": tuple(convs),
+            "decoder_norm": "batch", "output_scale": output_scale(model)}
 
 
 def _norm_after_conv(generator: nn.Module) -> dict[str, nn.BatchNorm2d]:
-    """Conv module name -> the BatchNorm that directly follows it (the pairs the export folded)."""
+    """Conv module name -> the BatchNorm that directly follows it (the pairs the export folded).
+
+    Sequentials run their children in order; so do the EfficientNet blocks (``_expand_conv`` then ``_bn0``,
+    ...), which register each convolution right before its norm."""
     pairs = {}
     for name, module in generator.named_modules():
-        if isinstance(module, nn.Sequential):
+        if isinstance(module, nn.Sequential | MBConv):
             kids = list(module.named_children())
             for (a_name, a), (_, b) in zip(kids, kids[1:], strict=False):
                 if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):

