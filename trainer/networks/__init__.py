@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from trainer.networks.discriminator import PatchDiscriminator
 from trainer.networks.generator import SIZE_MULTIPLE, UNetGenerator, count_parameters
+from trainer.networks.hint_generator import HintGenerator
 from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SIZE_MULTIPLE",
     "MobileNetV2",
+    "HintGenerator",
     "PatchDiscriminator",
     "UNetGenerator",
     "build_generator",
@@ -26,8 +28,9 @@ __all__ = [
 ]
 
 
-def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenerator:
-    return UNetGenerator(
+def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenerator | HintGenerator:
+    """The automatic generator, or with ``hint_inputs`` the hint-taking one built around it (its trunk)."""
+    trunk = UNetGenerator(
         pretrained=opts.pretrained if pretrained is None else pretrained,
         encoder_weights=opts.encoder_weights,
         decoder_channels=opts.decoder_channels,
@@ -37,3 +40,6 @@ def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenera
         freeze_encoder_stages=opts.freeze_encoder_stages,
         freeze_norm=opts.freeze_norm,
     )
+    if opts.hint_inputs:
+        return HintGenerator(trunk, channels=opts.hint_refine_channels, convs=opts.hint_refine_convs)
+    return trunk

@@ -146,7 +146,8 @@ class UNetGenerator(nn.Module):
         return [*self.decoder.parameters(), *self.head.parameters()]
 
     # -- forward ----------------------------------------------------------------------------------------
-    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+    def decode(self, l_norm: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every decoder stage, coarsest first (a hint-taking refinement reads them all)."""
         x = l_norm * self.in_scale + self.in_bias
         skips = []
         for i, module in enumerate(self.encoder):
@@ -154,13 +155,22 @@ class UNetGenerator(nn.Module):
             if i in STAGE_ENDS[:-1]:
                 skips.append(x)
         skips = [*reversed(skips), l_norm][: len(self.decoder)]
+        features = []
         for stage, skip in zip(self.decoder, skips, strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
-        ab = torch.tanh(self.head(x)) * (self.output_scale * self.chroma_gain)
+            features.append(x)
+        return features
+
+    def colour_of(self, features: list[torch.Tensor], l_norm: torch.Tensor) -> torch.Tensor:
+        """The a*b* head on the last decoder stage's output, at the input's size."""
+        ab = torch.tanh(self.head(features[-1])) * (self.output_scale * self.chroma_gain)
         if len(self.decoder) == 4:  # a 4-stage decoder ends at stride 2: chroma is smooth, upsample it
             ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
         return ab
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self.colour_of(self.decode(l_norm), l_norm)
 
 
 def count_parameters(module: nn.Module) -> int:
