@@ -20,7 +20,7 @@ from engine.photo_io import Photo
 from engine.pipeline import colorize
 from engine.propagation import blend, propagate
 from trainer import export, hint_sim
-from trainer.dataset import TrainCrops, open_source
+from trainer.dataset import TrainCrops, ValCrops, open_source
 from trainer.networks import HintGenerator, UNetGenerator
 from trainer.options import Options
 from trainer.pix2pix import Trainer
@@ -122,6 +122,20 @@ def test_training_crops_carry_hint_channels_from_their_own_colours(tmp_path: Pat
             if abs(point.x - 32) > 5:
                 np.testing.assert_allclose((point.a, point.b), truths[point.x > 32], atol=0.5)
     assert 1 <= sum(not points for points in drawn) <= 15  # about one crop in eight has no hint
+
+
+def test_val_crops_get_fixed_points_in_the_curves_counts(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(folder / f"p{i}.png"), cv2.cvtColor(two_regions(64, 80), cv2.COLOR_RGB2BGR))
+    val = ValCrops(open_source(folder, 1.0), 64, hints=True)
+    assert len(val) == 5
+    hinted = [val[k]["hints"].numpy() for k in range(5)]
+    assert not hinted[0].any()  # VAL_HINT_COUNTS (0, 1, 3, 10, 30) in turn: the first crop has none
+    masks = [h[5].sum() for h in hinted]
+    assert 0 < masks[1] <= 9 and masks[1] < masks[2] < masks[3] < masks[4] <= 30 * 9
+    np.testing.assert_array_equal(val[3]["hints"].numpy(), hinted[3])  # fixed: the same on every call
 
 
 # -- the residual design -------------------------------------------------------------------------------------
