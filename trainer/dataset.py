@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine import colour
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
+from trainer import hint_sim
 from trainer.composite import composite
 from trainer.corpus.cutouts import read_cutouts
 from trainer.corpus.pack import PEOPLE_WEIGHT
@@ -38,6 +39,8 @@ PACK_KEYS = ("jpeg", "offsets", "split", "people", "weight", "source", "name")
 #: Folder photos are downscaled to this short side on load, like the pack's photos.
 FOLDER_MAX_SHORT_SIDE = 384
 TRAIN, VAL = 0, 1
+#: Simulated points per validation crop, in turn: the evaluation's curve (trainer.hint_eval).
+VAL_HINT_COUNTS = (0, 1, 3, 10, 30)
 
 
 class DataError(ValueError):
@@ -268,17 +271,34 @@ class TrainCrops(Dataset):
         )
         if self.cutouts and rng.random() < o.cutout_p:
             crop = composite(crop, self.cutouts, rng, o.cutout_max)
-        if self.target_on_device:
+        if self.target_on_device and not o.hint_inputs:
             lightness = colour.rgb8_to_lightness(crop)
             return to_train_tensors(self.degrader(lightness / 100.0, rng) * 100.0, crop)
         lightness, ab_norm = rgb_to_pair(crop)
-        return to_tensors(self.degrader(lightness / 100.0, rng) * 100.0, ab_norm)
+        degraded = self.degrader(lightness / 100.0, rng) * 100.0
+        item = to_train_tensors(degraded, crop) if self.target_on_device else to_tensors(degraded, ab_norm)
+        if o.hint_inputs:
+            # Points from the clean crop's colour, spread along the L* the network sees (as the engine would).
+            planes = hint_sim.simulate(degraded, colour.denormalize_ab(ab_norm), rng, o.hint_geometric_p,
+                                       o.hint_max_points)
+            item["hints"] = hint_tensor(planes)
+        return item
+
+
+def hint_tensor(planes: np.ndarray) -> torch.Tensor:
+    """H x W x 6 hint channels -> [6, H, W]."""
+    return torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))
 
 
 class ValCrops(Dataset):
-    """Fixed centre crops of (up to ``limit``) validation photos, no degradation, kept in memory."""
+    """Fixed centre crops of (up to ``limit``) validation photos, no degradation, kept in memory.
 
-    def __init__(self, source: PhotoSource, crop_size: int, limit: int = 0) -> None:
+    With ``hints`` each crop also gets fixed simulated points (the k-th crop has VAL_HINT_COUNTS[k % 5] of
+    them, drawn from a generator seeded by k), so validation judges the curve the evaluation reports.
+    """
+
+    def __init__(self, source: PhotoSource, crop_size: int, limit: int = 0, hints: bool = False) -> None:
+        self.hints = hints
         photos = source.indices(VAL)
         if limit:
             photos = photos[:limit]
@@ -293,7 +313,13 @@ class ValCrops(Dataset):
         return len(self.crops)
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
-        return to_tensors(*rgb_to_pair(self.crops[k]))
+        lightness, ab_norm = rgb_to_pair(self.crops[k])
+        item = to_tensors(lightness, ab_norm)
+        if self.hints:
+            count = VAL_HINT_COUNTS[k % len(VAL_HINT_COUNTS)]
+            points = hint_sim.draw_points(colour.denormalize_ab(ab_norm), np.random.default_rng(k), count)
+            item["hints"] = hint_tensor(hint_sim.hint_planes(lightness, points))
+        return item
 
 
 def batch_ab(batch: dict[str, torch.Tensor], device: torch.device | str | None = None) -> torch.Tensor:

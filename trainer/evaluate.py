@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folders", nargs="*", type=Path, help="folders (or files) of colour photos")
     parser.add_argument("--pack", type=Path, default=None, help="also judge the val split of this training pack")
     parser.add_argument("--model", type=Path, default=None, help="generator to judge (default: shipped model)")
-    parser.add_argument("--baseline", type=Path, default=None, help="generator without the GAN phase, to compare")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="generator without the GAN phase, to compare (with --hints: a second model's hint "
+                        "mode, judged on the same points)")
     parser.add_argument("--baseline-name", default="L1 only", help="how the table names the baseline")
     parser.add_argument("--render-size", type=int, default=None)
     parser.add_argument("--max-side", type=int, default=768, help="photos are judged at this long side")
@@ -346,10 +348,14 @@ def _hint_main(args: argparse.Namespace, photos: list[Path]) -> int:
         print(f"--hints counts must be between 0 and {hint_eval.MAX_POINTS}", file=sys.stderr)
         return 2
     generator = Generator(args.model, device="cpu")
+    baseline = Generator(args.baseline, device="cpu") if args.baseline is not None else None
     start = time.perf_counter()
     curve = hint_eval.hint_curve(photos, generator, counts, render_size=args.render_size, max_side=args.max_side,
-                                 levin_size=args.levin_size or hint_eval.LEVIN_SIZE)
-    table = hint_eval.curve_table(curve, f"{args.title}: colour hints, {generator.name}")
+                                 levin_size=args.levin_size or hint_eval.LEVIN_SIZE, baseline=baseline)
+    title = f"{args.title}: colour hints, {generator.name}"
+    if baseline is not None:
+        title += f" (baseline model: {baseline.name}, {args.baseline.name})"
+    table = hint_eval.curve_table(curve, title)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "hints.md").write_text(table, encoding="utf-8")
     per_photo = {"photos": [str(p) for p in photos], "curve": {str(n): rows for n, rows in curve.items()}}

@@ -22,7 +22,7 @@ import onnxruntime as ort
 import torch
 
 from engine.atomic_file import atomic_write
-from engine.contract import METADATA_KEY, ModelContract
+from engine.contract import HINT_CHANNELS, METADATA_KEY, ModelContract
 from trainer.checkpoint import load_checkpoint
 from trainer.networks import SIZE_MULTIPLE, UNetGenerator
 from trainer.options import Options
@@ -49,16 +49,38 @@ def generator_from_checkpoint(path: str | Path) -> tuple[UNetGenerator, dict]:
     return generator.eval(), state
 
 
+#: Name of a hint-taking generator's second input (engine.contract.ModelContract.hint_input_name).
+HINT_INPUT = "hints"
+
+
+def takes_hints(generator: torch.nn.Module) -> bool:
+    return bool(getattr(generator, "takes_hints", False))
+
+
+def random_hint_planes(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Hint channels with the contract's ranges (a*b* planes in [-1, 1], the rest 0..1, a sparse 0/1 mask)."""
+    n, _, height, width = shape
+    planes = rng.uniform(-1.0, 1.0, (n, len(HINT_CHANNELS), height, width)).astype(np.float32)
+    planes[:, 2] = rng.uniform(0.0, 1.0, (n, height, width))
+    planes[:, 5] = rng.uniform(0.0, 1.0, (n, height, width)) < 0.02
+    planes[:, 3:5] *= planes[:, 5:6]
+    return planes
+
+
 def parity(session: ort.InferenceSession, generator: UNetGenerator, shapes: Sequence[tuple[int, ...]],
            seed: int = 0) -> float:
-    """Max |torch - onnxruntime| over random L inputs of ``shapes``."""
+    """Max |torch - onnxruntime| over random L inputs of ``shapes`` (and random hint planes, for a hint-taking
+    generator)."""
     rng = np.random.default_rng(seed)
     worst = 0.0
     for shape in shapes:
         lum = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        feed = {"L": lum}
+        if takes_hints(generator):
+            feed[HINT_INPUT] = random_hint_planes(rng, shape)
         with torch.no_grad():
-            expected = generator(torch.from_numpy(lum)).numpy()
-        got = session.run(["ab"], {"L": lum})[0]
+            expected = generator(*(torch.from_numpy(v) for v in feed.values())).numpy()
+        got = session.run(["ab"], feed)[0]
         if got.shape != expected.shape:
             raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape} for {shape}")
         worst = max(worst, float(np.abs(got - expected).max()))
@@ -78,13 +100,17 @@ def export_onnx(
     if contract.size_multiple != SIZE_MULTIPLE:
         raise ExportError(f"contract size_multiple {contract.size_multiple} != network stride {SIZE_MULTIPLE}")
     contract.check_scaling()
+    if takes_hints(generator) != contract.takes_hints:
+        raise ExportError("the contract and the generator disagree about taking hints")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     generator = generator.eval().cpu().to(memory_format=torch.contiguous_format)
     scratch = tempfile.TemporaryDirectory(prefix=".rechroma-export-", dir=out_path.parent)
     tmp = Path(scratch.name) / "model.onnx"  # the exporter and onnx.save want a file name
     try:
-        dummy = torch.zeros(1, 1, SIZE_MULTIPLE * 4, SIZE_MULTIPLE * 4)
+        dummy: tuple[torch.Tensor, ...] = (torch.zeros(1, 1, SIZE_MULTIPLE * 4, SIZE_MULTIPLE * 4),)
+        if contract.takes_hints:
+            dummy += (torch.zeros(1, len(HINT_CHANNELS), SIZE_MULTIPLE * 4, SIZE_MULTIPLE * 4),)
         # The TorchScript exporter (dynamo=False): the dynamo one needs onnxscript, which we do not ship.
         # torch is pinned (pyproject), so its deprecation and constant-folding notes are just noise here.
         with warnings.catch_warnings():
@@ -115,17 +141,19 @@ def export_onnx(
     return {"path": out_path, "size_mib": size_mib, "max_abs_diff": diff, "shapes": list(shapes)}
 
 
-def _torch_export(generator: UNetGenerator, dummy: torch.Tensor, path: Path, contract: ModelContract) -> None:
+def _torch_export(generator: UNetGenerator, dummy: tuple[torch.Tensor, ...], path: Path,
+                  contract: ModelContract) -> None:
     dynamic = {0: "N", 2: "H", 3: "W"}
+    inputs = [contract.input_name, *([contract.hint_input_name] if contract.takes_hints else [])]
     torch.onnx.export(
         generator,
-        (dummy,),
+        dummy,
         str(path),
         dynamo=False,
         opset_version=OPSET,
-        input_names=[contract.input_name],
+        input_names=inputs,
         output_names=[contract.output_name],
-        dynamic_axes={contract.input_name: dynamic, contract.output_name: dynamic},
+        dynamic_axes={**{name: dynamic for name in inputs}, contract.output_name: dynamic},
         do_constant_folding=True,
     )
 
@@ -148,7 +176,14 @@ def contract_from_state(state: dict, name: str, version: str) -> ModelContract:
                         "70x70 PatchGAN",
         "encoder": opts.get("encoder", "mobilenet_v2"),
     }
-    return ModelContract(model_name=name, model_version=version, extra=extra)
+    if not opts.get("hint_inputs"):
+        return ModelContract(model_name=name, model_version=version, extra=extra)
+    extra["architecture"] = ("automatic model (frozen, from init_model) + learned refinement of the engine's "
+                             "hint propagation (trainer.networks.hint_generator)")
+    extra["hints"] = {"init_model": Path(opts.get("init_model", "")).name,
+                      "geometric_p": opts.get("hint_geometric_p"), "max_points": opts.get("hint_max_points")}
+    return ModelContract(model_name=name, model_version=version, extra=extra, hint_input_name=HINT_INPUT,
+                         hint_channels=HINT_CHANNELS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,9 @@ DEFAULT_COUNTS = (0, 1, 3, 10, 30)
 #: this project's 2 cores), then its a*b* are upsampled like the engine's.
 LEVIN_SIZE = 384
 ROWS = ("hint mode (shipped)", "propagation alone", "Levin et al. 2004", "grey")
+#: The row of a second model's hint mode (``rechroma-eval --hints ... --baseline MODEL``): a candidate judged
+#: against the shipped model on the same points in one run.
+BASELINE_ROW = "hint mode (baseline model)"
 
 
 def simulate_hints(truth: np.ndarray, count: int, name: str) -> list[FractionHint]:
@@ -63,12 +66,16 @@ def _as_uint8(rendered: np.ndarray) -> np.ndarray:
 
 
 def methods_for(photo, grey: np.ndarray, hints: list[FractionHint], generator: Generator,
-                render_size: int | None, levin_size: int = LEVIN_SIZE) -> dict[str, np.ndarray]:
-    """The four rows' outputs (uint8 RGB) for one photo and one set of points."""
+                render_size: int | None, levin_size: int = LEVIN_SIZE,
+                baseline: Generator | None = None) -> dict[str, np.ndarray]:
+    """The four rows' outputs (uint8 RGB) for one photo and one set of points (five with a baseline model)."""
     grey_photo = dataclasses.replace(photo, pixels=grey, alpha=None, exif=None)
     hinted = colorize(grey_photo, generator, hints=hints, render_size=render_size).render(1.0)
+    rows = {ROWS[0]: _as_uint8(hinted)}
+    if baseline is not None:
+        rows[BASELINE_ROW] = _as_uint8(colorize(grey_photo, baseline, hints=hints, render_size=render_size).render(1.0))
     if not hints:  # both propagations are grey by definition (and need no solve)
-        return {ROWS[0]: _as_uint8(hinted), ROWS[1]: grey, ROWS[2]: grey, ROWS[3]: grey}
+        return {**rows, ROWS[1]: grey, ROWS[2]: grey, ROWS[3]: grey}
     lightness = lightness_of(grey)
     size = (grey.shape[1], grey.shape[0])
     small = render_lightness(lightness, render_size or generator.contract.default_render_size)
@@ -78,7 +85,7 @@ def methods_for(photo, grey: np.ndarray, hints: list[FractionHint], generator: G
     levin_planes = rasterise(hints, size, levin_l.shape[::-1])
     levin_ab = levin_colorize(levin_l, levin_planes.ab, levin_planes.mask)
     return {
-        ROWS[0]: _as_uint8(hinted),
+        **rows,
         ROWS[1]: _as_uint8(Prediction(lightness, propagated.ab).render(1.0)),
         ROWS[2]: _as_uint8(Prediction(lightness, levin_ab).render(1.0)),
         ROWS[3]: grey,
@@ -87,9 +94,10 @@ def methods_for(photo, grey: np.ndarray, hints: list[FractionHint], generator: G
 
 def hint_curve(photos: list[Path], generator: Generator, counts: tuple[int, ...] = DEFAULT_COUNTS, *,
                render_size: int | None = None, max_side: int = 512, levin_size: int = LEVIN_SIZE,
-               progress: bool = True) -> dict[int, dict[str, list[float]]]:
+               progress: bool = True, baseline: Generator | None = None) -> dict[int, dict[str, list[float]]]:
     """CIEDE2000 per photo: ``{count: {row: [de00 per photo]}}``."""
-    curve: dict[int, dict[str, list[float]]] = {n: {row: [] for row in ROWS} for n in counts}
+    rows = (ROWS[0], BASELINE_ROW, *ROWS[1:]) if baseline is not None else ROWS
+    curve: dict[int, dict[str, list[float]]] = {n: {row: [] for row in rows} for n in counts}
     for i, path in enumerate(photos):
         try:
             photo, truth = load_truth(path, max_side)
@@ -100,7 +108,7 @@ def hint_curve(photos: list[Path], generator: Generator, counts: tuple[int, ...]
         grey_score = metrics.mean_ciede2000(grey, truth)
         for n in counts:
             outputs = methods_for(photo, grey, simulate_hints(truth, n, path.name), generator, render_size,
-                                  levin_size)
+                                  levin_size, baseline)
             for row, image in outputs.items():
                 curve[n][row].append(grey_score if row == ROWS[3] else metrics.mean_ciede2000(image, truth))
         if progress:
@@ -117,14 +125,18 @@ def curve_table(curve: dict[int, dict[str, list[float]]], title: str) -> str:
     head = "| points | " + " | ".join(str(n) for n in counts) + " |"
     rule = "|---|" + "---|" * len(counts)
     means = {n: {row: float(np.mean(v)) if v else float("nan") for row, v in curve[n].items()} for n in counts}
+    rows = list(curve[counts[0]])  # ROWS, with the baseline model's row after the first when there is one
     lines = [f"### {title} ({photos} photos): CIEDE2000 ↓", "", head, rule]
-    for row in ROWS:
+    for row in rows:
         lines.append(f"| {row} | " + " | ".join(f"{means[n][row]:.2f}" for n in counts) + " |")
     lines += ["", "Relative to grey (negative is better):", "", head, rule]
-    for row in ROWS[:3]:
+    for row in rows[:-1]:
         lines.append(f"| {row} | " + " | ".join(
             f"{100.0 * (means[n][row] / means[n][ROWS[3]] - 1.0):+.1f} %" for n in counts) + " |")
     lines += ["", "Hint mode relative to Levin (negative: hint mode better):", "", head, rule]
     lines.append("| hint mode vs Levin | " + " | ".join(
         f"{100.0 * (means[n][ROWS[0]] / means[n][ROWS[2]] - 1.0):+.1f} %" if n else "–" for n in counts) + " |")
+    if BASELINE_ROW in rows:
+        lines.append("| hint mode vs baseline model | " + " | ".join(
+            f"{100.0 * (means[n][ROWS[0]] / means[n][BASELINE_ROW] - 1.0):+.1f} %" for n in counts) + " |")
     return "\n".join(lines) + "\n"

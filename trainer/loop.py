@@ -39,7 +39,7 @@ def fit(trainer: Trainer, source: PhotoSource, out: Path, until_step: int | None
     trainer.data_summary = source.summary()
     trainer.prepare(source)
     train = TrainCrops(source, o, target_on_device=trainer.device.type == "cuda")
-    val = ValCrops(source, o.crop_size, o.val_limit) if main else None
+    val = ValCrops(source, o.crop_size, o.val_limit, hints=o.hint_inputs) if main else None
     if main:
         out.mkdir(parents=True, exist_ok=True)
         if len(val) == 0:

@@ -88,6 +88,16 @@ class Options:
     init_model: str = ""
     #: BatchNorm layers keep their statistics while training (needed with init_model: its norms are folded).
     freeze_norm: bool = False
+    # -- colour hints (issue #11: trainer.networks.hint_generator) ------------------------------------------
+    #: Train the hint-taking generator: the automatic model (init_model, frozen) plus a refinement that reads
+    #: the engine's hint planes (engine.contract.HINT_CHANNELS), simulated per crop (trainer.hint_sim).
+    hint_inputs: bool = False
+    #: Points per crop ~ geometric(p) - 1, as Zhang et al. 2017: p = 1/8 leaves about one crop in eight hintless.
+    hint_geometric_p: float = 0.125
+    hint_max_points: int = 64
+    #: Widths and 3x3 convolutions of the refinement's stages, one per trunk decoder stage (coarsest first).
+    hint_refine_channels: tuple[int, ...] = (64, 48, 32, 32)
+    hint_refine_convs: tuple[int, ...] = (2, 2, 1, 1)
     #: The unfrozen encoder's learning rate is lr x this (pretrained features need gentler updates).
     encoder_lr_mult: float = 0.1
     # -- discriminator and losses ------------------------------------------------------------------------
@@ -190,6 +200,10 @@ class Options:
         for name in ("log_every", "sample_every", "val_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if self.hint_inputs and not self.init_model:
+            raise ValueError("hint_inputs refines a trained automatic model: give it as init_model (the ONNX file)")
+        if not 0 < self.hint_geometric_p <= 1 or self.hint_max_points < 0:
+            raise ValueError("need 0 < hint_geometric_p <= 1 and hint_max_points >= 0")
         if self.batch_size < 1 or self.pretrain_steps < 0 or self.gan_steps < 0:
             raise ValueError("batch_size must be >= 1 and step counts >= 0")
         return self

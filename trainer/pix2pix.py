@@ -58,7 +58,8 @@ class Trainer:
             if opts.init_model:
                 from trainer.onnx_import import load_onnx_weights
 
-                load_onnx_weights(generator, opts.init_model, opts.cls_warm_start_sigma)
+                # A hint-taking generator starts from the automatic model it refines (its trunk).
+                load_onnx_weights(getattr(generator, "trunk", generator), opts.init_model, opts.cls_warm_start_sigma)
         self.G = generator.to(self.device)
         self.G.with_logits = True  # training steps get (ab, logits): the classification loss needs the logits
         self.D = PatchDiscriminator(base_channels=opts.disc_channels).to(self.device)
@@ -153,7 +154,9 @@ class Trainer:
         self._set_optimiser_params(self.step)
         out: dict[str, float] = {}
         with self._autocast():
-            fake, logits = self.G_step(lum)
+            result = self.G_step(lum, *self._hint_args(batch))
+            # The automatic generator gives (ab, logits) in training; the hint-taking one gives ab.
+            fake, logits = result if isinstance(result, tuple) else (result, None)
         if phase == GAN:
             self.D.requires_grad_(True)
             with self._autocast():
@@ -195,16 +198,24 @@ class Trainer:
         self._mid_step = False
         return out
 
+    def _hint_args(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """The generator's inputs besides L: the hint planes, for a hint-taking generator (opts.hint_inputs)."""
+        if not self.opts.hint_inputs:
+            return ()
+        nb = self.device.type == "cuda"
+        return (batch["hints"].to(self.device, non_blocking=nb, memory_format=self.memory_format),)
+
     # -- validation -------------------------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, lum: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+    def predict(self, lum: torch.Tensor, batch_size: int = 16, hints: torch.Tensor | None = None) -> np.ndarray:
         self.G.eval()
         try:
             parts = []
             for i in range(0, len(lum), batch_size):
                 with self._autocast():
                     x = lum[i : i + batch_size].to(self.device, memory_format=self.memory_format)
-                    parts.append(self.G(x).float().cpu())
+                    extra = () if hints is None else self._hint_args({"hints": hints[i : i + batch_size]})
+                    parts.append(self.G(x, *extra).float().cpu())
             return torch.cat(parts).numpy()
         finally:
             self.G.train()
@@ -214,7 +225,7 @@ class Trainer:
         items = [val[k] for k in range(len(val))]
         lum = torch.stack([it["l"] for it in items])
         true_ab = torch.stack([it["ab"] for it in items]).numpy()
-        pred_ab = self.predict(lum)
+        pred_ab = self.predict(lum, hints=_stacked_hints(items))
         scores = {"val_l1": float(np.abs(pred_ab - true_ab).mean())}
         try:
             from trainer.metrics import val_scores
@@ -231,7 +242,7 @@ class Trainer:
         items = [val[k] for k in range(min(self.opts.sample_count, len(val)))]
         lum = torch.stack([it["l"] for it in items])
         true_ab = torch.stack([it["ab"] for it in items]).numpy()
-        return report.sample_grid(lum.numpy(), self.predict(lum), true_ab)
+        return report.sample_grid(lum.numpy(), self.predict(lum, hints=_stacked_hints(items)), true_ab)
 
     # -- state ------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -277,6 +288,10 @@ class Trainer:
         from trainer.loop import fit
 
         return fit(self, source, out, until_step)
+
+
+def _stacked_hints(items: list[dict[str, torch.Tensor]]) -> torch.Tensor | None:
+    return torch.stack([it["hints"] for it in items]) if items and "hints" in items[0] else None
 
 
 def configure_runtime(opts: Options, dist: DistInfo = SINGLE) -> torch.device:

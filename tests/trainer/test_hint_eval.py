@@ -53,3 +53,16 @@ def test_hint_counts_are_checked(standin_model: Path, tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "p.png"), make_scene(40, 40))
     assert evaluate.main([str(tmp_path / "p.png"), "--model", str(standin_model), "--hints", "31"]) == 2
     assert evaluate.main([str(tmp_path / "p.png"), "--model", str(standin_model), "--hints", "ten"]) == 2
+
+
+def test_a_baseline_models_hint_mode_is_judged_on_the_same_points(standin_model: Path, tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "p.png"), cv2.cvtColor(make_scene(64, 96, seed=4), cv2.COLOR_RGB2BGR))
+    out = tmp_path / "eval"
+    assert evaluate.main([str(tmp_path / "p.png"), "--model", str(standin_model), "--baseline", str(standin_model),
+                          "--out", str(out), "--hints", "0,3", "--render-size", "96", "--levin-size", "64"]) == 0
+    table = (out / "hints.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:-1]]
+            for line in table.splitlines()[:10] if line.startswith("| ") and "points" not in line}
+    assert set(rows) == {*hint_eval.ROWS, hint_eval.BASELINE_ROW}
+    assert rows[hint_eval.BASELINE_ROW] == rows[hint_eval.ROWS[0]]  # the same model on the same points
+    assert "| hint mode vs baseline model | +0.0 % | +0.0 % |" in table

@@ -13,6 +13,7 @@ from trainer.networks.discriminator import PatchDiscriminator
 from trainer.networks.efficientnet_lite import EfficientNetLite
 from trainer.networks.encoders import ENCODERS
 from trainer.networks.generator import SIZE_MULTIPLE, UNetGenerator, count_parameters
+from trainer.networks.hint_generator import HintGenerator
 from trainer.networks.mobilenet_v2 import MobileNetV2, load_pretrained
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = [
     "SIZE_MULTIPLE",
     "EfficientNetLite",
     "MobileNetV2",
+    "HintGenerator",
     "PatchDiscriminator",
     "UNetGenerator",
     "build_generator",
@@ -36,8 +38,9 @@ def encoder_weights_path(opts: Options) -> str:
     return opts.efficientnet_lite2_weights if opts.encoder == "efficientnet_lite2" else opts.encoder_weights
 
 
-def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenerator:
-    return UNetGenerator(
+def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenerator | HintGenerator:
+    """The automatic generator, or with ``hint_inputs`` the hint-taking one built around it (its trunk)."""
+    trunk = UNetGenerator(
         encoder=opts.encoder,
         pretrained=opts.pretrained if pretrained is None else pretrained,
         encoder_weights=encoder_weights_path(opts),
@@ -51,3 +54,6 @@ def build_generator(opts: Options, pretrained: bool | None = None) -> UNetGenera
         bin_grid=opts.bin_grid,
         temperature=opts.cls_temperature,
     )
+    if opts.hint_inputs:
+        return HintGenerator(trunk, channels=opts.hint_refine_channels, convs=opts.hint_refine_convs)
+    return trunk

@@ -168,9 +168,8 @@ class UNetGenerator(nn.Module):
         return self.cls_head if self.colour_head == "classification" else self.head
 
     # -- forward ----------------------------------------------------------------------------------------
-    def forward(self, l_norm: torch.Tensor):
-        """Normalised a*b*; ``(ab, class logits or None)`` while training with :attr:`with_logits` set (the
-        trainer's losses; a flag, not an argument, so the traced ONNX graph stays plain)."""
+    def decode(self, l_norm: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every decoder stage, coarsest first (a hint-taking refinement reads them all)."""
         x = l_norm * self.in_scale + self.in_bias
         skips = []
         for i, module in enumerate(self.encoder):
@@ -178,9 +177,18 @@ class UNetGenerator(nn.Module):
             if i in self.stage_ends[:-1]:
                 skips.append(x)
         skips = [*reversed(skips), l_norm][: len(self.decoder)]
+        features = []
         for stage, skip in zip(self.decoder, skips, strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip.to(x.dtype)], dim=1))
+            features.append(x)
+        return features
+
+    def colour_of(self, features: list[torch.Tensor], l_norm: torch.Tensor):
+        """Normalised a*b* from the last decoder stage's output, at the input's size; ``(ab, class logits or
+        None)`` while training with :attr:`with_logits` set (the trainer's losses; a flag, not an argument, so
+        the traced ONNX graph stays plain)."""
+        x = features[-1]
         logits = None
         if self.colour_head == "classification":
             if self.training:
@@ -196,6 +204,9 @@ class UNetGenerator(nn.Module):
         if len(self.decoder) == 4:  # a 4-stage decoder ends at stride 2: chroma is smooth, upsample it
             ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
         return (ab, logits) if self.training and self.with_logits else ab
+
+    def forward(self, l_norm: torch.Tensor):
+        return self.colour_of(self.decode(l_norm), l_norm)
 
 
 def count_parameters(module: nn.Module) -> int:
