@@ -1,6 +1,6 @@
 """Tune hint mode's propagation and blend on validation photos (never on the reserved held-out set).
 
-    python tools/tune_hints.py FOLDER levin|prop|area|blend
+    python tools/tune_hints.py FOLDER levin|prop|area|blend|passes
 
 FOLDER holds colour photos of the val split (docs/hints.md says which were used). Every photo is judged at
 512 px with the model's automatic colour computed once; the simulated points are rechroma-eval's. Scores are
@@ -8,7 +8,9 @@ mean CIEDE2000 at half size (for speed) for 1, 3, 10 and 30 points. Stages:
 - ``levin``: Levin et al. 2004 at 384 px, and the model alone (the references);
 - ``prop``: the propagation alone over a grid of fixed lambda and sigma;
 - ``area``: lambda = c x render pixels / points, for a few c, sigma and patch sizes;
-- ``blend``: the chosen propagation over the model, weight confidence^gamma, for fixed gammas and gamma 0.1/N.
+- ``blend``: the chosen propagation over the model, weight confidence^gamma, for fixed gammas and gamma 0.1/N;
+- ``passes``: the shipped hint mode (three passes, engine.propagation) against variants of its long-reach and
+  residual passes and of its blend exponent, each set through the module's constants.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ from __future__ import annotations
 import itertools
 import sys
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine import propagation  # noqa: E402
 from engine.hints import rasterise  # noqa: E402
 from engine.model import Generator  # noqa: E402
 from engine.pipeline import Prediction, lightness_of, predict_ab, render_lightness  # noqa: E402
-from engine.propagation import propagate  # noqa: E402
+from engine.propagation import blend, propagate  # noqa: E402
 from trainer import metrics  # noqa: E402
 from trainer.evaluate import load_truth, make_grey  # noqa: E402
 from trainer.hint_eval import simulate_hints  # noqa: E402
@@ -103,6 +107,19 @@ def main() -> int:
         for gamma in (0.02, 0.05, 0.1, 0.25, 0.5, 1.0):
             print(f"gamma {gamma}", curve(cache, blended(lambda n, g=gamma: g)))
         print("gamma 0.1 / points", curve(cache, blended(lambda n: 0.1 / n)))
+    elif stage == "passes":
+        variants = {
+            "shipped": {},
+            "long reach 20x, sigma 1.5x": {"COARSE_LAMBDA": 20 / 0.7, "COARSE_SIGMA": 1.5},
+            "long reach 20x": {"COARSE_LAMBDA": 20 / 0.7},
+            "long reach 1x (no longer than the short pass)": {"COARSE_LAMBDA": 1.0},
+            "residual sigma 1x": {"RESIDUAL_SIGMA": 1.0},
+            "blend 0.1 / hints": {"BLEND_GAMMA_ONE_HINT": 0.1, "BLEND_HINT_POWER": 1.0},
+            "blend 0.3 / hints^0.5": {"BLEND_HINT_POWER": 0.5},
+        }
+        for name, constants in variants.items():
+            with mock.patch.multiple(propagation, **constants):
+                print(name, curve(cache, lambda small, planes, auto, n: blend(auto, propagate(small, planes), n)))
     else:
         print(__doc__)
         return 2

@@ -25,7 +25,7 @@ from engine.hints import PATCH, FractionHint, Hint, HintsError, parse_colour, ra
 from engine.model import Generator
 from engine.photo_io import read_photo
 from engine.pipeline import colorize, colorize_file
-from engine.propagation import propagate
+from engine.propagation import Propagation, blend, propagate
 from engine.sidecar import hints_for_photo, sidecar_path
 
 RED = "#c83232"
@@ -181,6 +181,42 @@ def test_confidence_falls_across_an_edge_the_hint_had_to_cross() -> None:
     result = propagate(two_regions(), planes)
     assert result.confidence[:, :43].min() > 0.9
     assert result.confidence[:, 47:].max() < 0.2
+
+
+def test_far_from_its_hint_a_region_keeps_its_own_colour_behind_a_strong_edge() -> None:
+    # A wide sky over a darker band, each hinted at the far end from the other: the long-reach pass that
+    # colours regions far from any hint must not carry either colour across the edge between them.
+    lightness = np.full((100, 300), 70.0, np.float32)
+    lightness[50:] = 50.0
+    lightness += np.random.default_rng(0).normal(0, 0.3, lightness.shape).astype(np.float32)
+    blue, red = parse_colour(BLUE), parse_colour(RED)
+    planes = rasterise([Hint(290, 10, *blue), Hint(10, 60, *red)], (300, 100), (300, 100))
+    result = propagate(lightness, planes)
+    assert np.linalg.norm(result.ab[:46] - blue, axis=-1).max() < 4.0
+    assert np.linalg.norm(result.ab[54:] - red, axis=-1).max() < 4.0
+
+
+@pytest.mark.parametrize("size", [(91, 61), (7, 5), (1, 40)])
+def test_propagation_covers_odd_sized_grids_exactly(size: tuple[int, int]) -> None:
+    # Two of the passes run on a half-size grid; their result must come back onto every pixel of the
+    # render grid, odd sizes included.
+    width, height = size
+    lightness = np.full((height, width), 50.0, np.float32)
+    red = parse_colour(RED)
+    result = propagate(lightness, rasterise([Hint(width / 2, height / 2, *red)], size, size))
+    assert result.ab.shape == (height, width, 2) and result.ab.dtype == np.float32
+    assert result.confidence.shape == (height, width)
+    np.testing.assert_allclose(result.ab.reshape(-1, 2), np.broadcast_to(red, (height * width, 2)), atol=0.5)
+
+
+def test_with_more_hints_the_propagation_outweighs_the_models_colour_at_the_same_confidence() -> None:
+    model = np.zeros((4, 4, 2), np.float32)
+    hinted = np.full((4, 4, 2), 10.0, np.float32)
+    confidence = np.array([[0.0, 0.2, 0.5, 1.0]] * 4, np.float32)
+    one, ten = (blend(model, Propagation(hinted, confidence), n)[..., 0] for n in (1, 10))
+    np.testing.assert_allclose(one[:, 0], 0.0)  # where no hint reaches: the model's colour
+    np.testing.assert_allclose(one[:, 3], 10.0)  # where hints fully reach: theirs
+    assert (ten[:, 1:3] > one[:, 1:3] + 0.5).all()
 
 
 def test_hint_mode_without_a_hint_model_lays_the_propagation_over_the_models_colour(

@@ -34,7 +34,7 @@ from torch.nn import functional as F
 
 from engine.contract import HINT_CHANNELS
 from engine.hints import PATCH
-from engine.propagation import BLEND_GAMMA_ONE_HINT
+from engine.propagation import BLEND_GAMMA_ONE_HINT, BLEND_HINT_POWER
 from trainer.networks.generator import UNetGenerator
 
 #: The gate's logit is taken of the base weight clamped to [GATE_EPS, 1 - GATE_EPS].
@@ -104,10 +104,11 @@ class HintGenerator(nn.Module):
         return [*self.refine.parameters(), *self.head.parameters(), self.log_gamma]
 
     def base_weight(self, confidence: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """engine.propagation.blend's weight, confidence ** (gamma / hints), with the number of hints read off
-        the mask (hint pixels / patch area, at least 1; overlapping or clipped patches count a little less)."""
+        """engine.propagation.blend's weight, confidence ** (gamma / hints ** BLEND_HINT_POWER), with the number
+        of hints read off the mask (hint pixels / patch area, at least 1; overlapping or clipped patches count a
+        little less)."""
         hints = (mask.sum(dim=(2, 3), keepdim=True) / self.patch_area).clamp_min(1.0)
-        exponent = torch.exp(self.log_gamma) / hints
+        exponent = torch.exp(self.log_gamma) / hints**BLEND_HINT_POWER
         weight = torch.exp(exponent * torch.log(confidence.clamp(_TINY, 1.0)))
         return weight * (confidence > 0).to(weight.dtype)  # 0 ** x is 0: unreached pixels keep the model's
 
