@@ -286,8 +286,9 @@ def candidates(src: Source, root: Path) -> Iterator[tuple[str, np.ndarray | Exce
             yield rel, exc
 
 
-def gather_source(src: Source, downloads: Path, log: Counter) -> list[Photo]:
-    photos = []
+def source_images(src: Source, downloads: Path, log: Counter) -> Iterator[tuple[str, str, str, np.ndarray]]:
+    """(name, licence, path in the package, image) of every candidate of every fetched version; unreadable
+    ones are reported and counted as "error". Photos and cut-outs are named and licensed the same way."""
     for label, root in fetch(src, downloads):
         stanzas = debian_licences(root) if src.registry == "deb" else []
         for rel, image in candidates(src, root):
@@ -295,70 +296,71 @@ def gather_source(src: Source, downloads: Path, log: Counter) -> list[Photo]:
                 print(f"  skip {src.package}/{rel}: {image}", file=sys.stderr)
                 log["error"] += 1
                 continue
-            rgb, transparent = photo_filter.to_rgb(image)
-            verdict = photo_filter.judge(rgb, transparent)
-            if not verdict.keep:
-                log[verdict.reason.split(" (")[0]] += 1
-                continue
-            packed = pack.fit_for_pack(rgb)
-            if min(packed.shape[:2]) < photo_filter.MIN_SHORT_SIDE:  # a panorama squeezed by the long-side cap
-                log["too small"] += 1
-                continue
-            log["photo"] += 1
-            lic_path = rel.split(":", 1)[-1]
-            photos.append(
-                Photo(
-                    source=src.package,
-                    name=f"{label}/{rel}" if label else rel,
-                    licence=licence_for(lic_path, stanzas, src.licence) if stanzas else src.licence,
-                    width=rgb.shape[1],
-                    height=rgb.shape[0],
-                    colourfulness=round(verdict.colourfulness, 1),
-                    people=src.shows_people(rel),
-                    dhash=photo_filter.dhash(rgb),
-                    jpeg=pack.encode_jpeg(packed),
-                    train_only=src.train_only,
-                )
+            lic_path = rel.split(":", 1)[-1]  # a file inside an .rcc bundle has the bundle's licence
+            licence = licence_for(lic_path, stanzas, src.licence) if stanzas else src.licence
+            yield (f"{label}/{rel}" if label else rel), licence, rel, image
+
+
+def gather_source(src: Source, downloads: Path, log: Counter) -> list[Photo]:
+    photos = []
+    for name, licence, rel, image in source_images(src, downloads, log):
+        rgb, transparent = photo_filter.to_rgb(image)
+        verdict = photo_filter.judge(rgb, transparent)
+        if not verdict.keep:
+            log[verdict.reason.split(" (")[0]] += 1
+            continue
+        packed = pack.fit_for_pack(rgb)
+        if min(packed.shape[:2]) < photo_filter.MIN_SHORT_SIDE:  # a panorama squeezed by the long-side cap
+            log["too small"] += 1
+            continue
+        log["photo"] += 1
+        photos.append(
+            Photo(
+                source=src.package,
+                name=name,
+                licence=licence,
+                width=rgb.shape[1],
+                height=rgb.shape[0],
+                colourfulness=round(verdict.colourfulness, 1),
+                people=src.shows_people(rel),
+                dhash=photo_filter.dhash(rgb),
+                jpeg=pack.encode_jpeg(packed),
+                train_only=src.train_only,
             )
+        )
     return photos
 
 
 def gather_cutouts(src: Source, downloads: Path, log: Counter) -> list[cutouts.Cutout]:
     """The source's photographed objects, trimmed to their alpha and kept with it (exact copies once)."""
     found: dict[bytes, cutouts.Cutout] = {}
-    for label, root in fetch(src, downloads):
-        stanzas = debian_licences(root) if src.registry == "deb" else []
-        for rel, image in candidates(src, root):
-            if isinstance(image, Exception):
-                print(f"  skip {src.package}/{rel}: {image}", file=sys.stderr)
-                log["error"] += 1
-                continue
-            rgba = cutouts.to_rgba(image)
-            if rgba is None or not rgba[..., 3].any():
-                log["no alpha"] += 1
-                continue
-            box = cutouts.trim(rgba, max_side=max(rgba.shape))
-            verdict = cutouts.judge_cutout(box)
-            if not verdict.keep:
-                log[verdict.reason.split(" (")[0]] += 1
-                continue
-            small = cutouts.trim(box)
-            digest = hashlib.sha1(small.tobytes()).digest()
-            if digest in found:
-                log["duplicate"] += 1
-                continue
-            log["cut-out"] += 1
-            found[digest] = cutouts.Cutout(
-                source=src.package,
-                name=f"{label}/{rel}" if label else rel,
-                licence=licence_for(rel, stanzas, src.licence) if stanzas else src.licence,
-                width=box.shape[1],
-                height=box.shape[0],
-                colourfulness=round(verdict.colourfulness, 1),
-                people=src.shows_people(rel),
-                dhash=photo_filter.dhash(cutouts.on_grey(small)),
-                png=cutouts.encode_png(small),
-            )
+    for name, licence, rel, image in source_images(src, downloads, log):
+        rgba = cutouts.to_rgba(image)
+        if rgba is None or not rgba[..., 3].any():
+            log["no alpha"] += 1
+            continue
+        box = cutouts.trim(rgba, max_side=max(rgba.shape))
+        verdict = cutouts.judge_cutout(box)
+        if not verdict.keep:
+            log[verdict.reason.split(" (")[0]] += 1
+            continue
+        small = cutouts.trim(box)
+        digest = hashlib.sha1(small.tobytes()).digest()
+        if digest in found:
+            log["duplicate"] += 1
+            continue
+        log["cut-out"] += 1
+        found[digest] = cutouts.Cutout(
+            source=src.package,
+            name=name,
+            licence=licence,
+            width=box.shape[1],
+            height=box.shape[0],
+            colourfulness=round(verdict.colourfulness, 1),
+            people=src.shows_people(rel),
+            dhash=photo_filter.dhash(cutouts.on_grey(small)),
+            png=cutouts.encode_png(small),
+        )
     return list(found.values())
 
 
