@@ -272,8 +272,8 @@ def bench_stall(app: QApplication, scratch: Path, model: Path, photos: list[Path
     }
 
 
-def bench_strength(app: QApplication, scratch: Path, model: Path, photo: Path) -> dict[str, float]:
-    window = make_window(scratch, model, "strength")
+def show_colorized(app: QApplication, window, photo: Path) -> None:
+    """Once the model is loaded, colorize ``photo`` and show it selected in the compare view."""
     controller = window.controller
     wait_until(app, lambda: controller.model_info is not None, 60)
     window.add_paths([photo])
@@ -281,6 +281,11 @@ def bench_strength(app: QApplication, scratch: Path, model: Path, photo: Path) -
     wait_until(app, lambda: not controller.has_unfinished_work(), 600)
     window.select_row(0)
     wait_until(app, lambda: window.compare.after is not None, 60)
+
+
+def bench_strength(app: QApplication, scratch: Path, model: Path, photo: Path) -> dict[str, float]:
+    window = make_window(scratch, model, "strength")
+    show_colorized(app, window, photo)
     totals, finals = [], []
     for value in [30, 60, 90, 120, 150, 180, 200, 170, 140, 110, 80, 50, 20, 0, 100] * 2:
         started = time.perf_counter()
@@ -359,12 +364,7 @@ def bench_hints(app: QApplication, scratch: Path, model: Path, photo: Path, clic
         clock.remove()  # the window is connected to the timed slot already
     controller = window.controller
     controller.default_render_size = 512
-    wait_until(app, lambda: controller.model_info is not None, 60)
-    window.add_paths([photo])
-    controller.start()
-    wait_until(app, lambda: not controller.has_unfinished_work(), 600)
-    window.select_row(0)
-    wait_until(app, lambda: window.compare.after is not None, 60)
+    show_colorized(app, window, photo)
     window.actions.hint_tool.setChecked(True)  # also reads the photo's render-size L* ahead of the first click
     view = window.compare
     view.set_divider(0.0)
