@@ -271,6 +271,16 @@ def _linearise_table(levels: int) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
+@lru_cache(maxsize=2)
+def _lightness_table(levels: int) -> np.ndarray:
+    """L* of every grey code value (256 or 65536): the formula below applied to the linearised codes, so a
+    lookup gives the numbers the formula gives per pixel."""
+    linear = _linearise_table(levels)
+    table = np.empty_like(linear)
+    _luminance_to_lightness(linear, table)
+    return table
+
+
 def lightness_of(pixels: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
     """CIE L* (H x W float32) of uint8/uint16 sRGB pixels (H x W x 3, or H x W grey), computed in strips.
 
@@ -282,16 +292,27 @@ def lightness_of(pixels: np.ndarray, cancel: CancelToken | None = None) -> np.nd
         raise ValueError(f"pixels must be uint8 or uint16, got {pixels.dtype}")
     render.build_tables_ahead()  # while this and the network run: ready by the time the render needs it
     height, width = pixels.shape[:2]
-    table = _linearise_table(256 if pixels.dtype == np.uint8 else 65536)
+    levels = 256 if pixels.dtype == np.uint8 else 65536
     out = np.empty((height, width), np.float32)
+    if pixels.ndim == 2:  # grey: L* of every code value, looked up (one pass instead of five)
+        lightness = _lightness_table(levels)
+
+        def grey_strip(y0: int, y1: int) -> None:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            rows = pixels[y0:y1]
+            out[y0:y1] = cv2.LUT(rows, lightness) if levels == 256 else lightness[rows]
+
+        _in_strips(height, width, grey_strip)
+        return out
+    table = _linearise_table(levels)
 
     def strip(y0: int, y1: int) -> None:
         if cancel is not None:
             cancel.raise_if_cancelled()
         rows = pixels[y0:y1]
         linear = cv2.LUT(rows, table) if rows.dtype == np.uint8 else table[rows]
-        luminance = linear if linear.ndim == 2 else cv2.transform(linear, _SRGB_TO_Y)
-        _luminance_to_lightness(luminance, out[y0:y1])
+        _luminance_to_lightness(cv2.transform(linear, _SRGB_TO_Y), out[y0:y1])
 
     _in_strips(height, width, strip)
     return out

@@ -355,3 +355,16 @@ def test_prediction_with_new_ab_keeps_the_photo_and_changes_the_colour(photo_dir
     assert recoloured.lightness is fresh.lightness and recoloured.bit_depth == fresh.bit_depth
     assert recoloured._colour_cache is None
     assert not np.array_equal(recoloured.render(1.0), fresh.render(1.0))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_grey_lightness_lookup_equals_the_formula_on_the_rgb_expansion(dtype: type) -> None:
+    """Grey photos take a one-pass L* lookup; it must give the numbers the per-pixel formula gives."""
+    top = np.iinfo(dtype).max
+    codes = np.unique(np.concatenate([np.arange(0, top + 1, max(1, top // 4095)), [top]])).astype(dtype)
+    grey = np.tile(codes, (3, 1))
+    via_lookup = lightness_of(grey)
+    via_formula = lightness_of(np.dstack([grey] * 3))
+    assert via_lookup.shape == grey.shape and via_lookup.dtype == np.float32
+    np.testing.assert_allclose(via_lookup, via_formula, rtol=0, atol=2e-5)
+    assert via_lookup[0, 0] == 0.0 and abs(via_lookup[0, -1] - 100.0) < 1e-3
