@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContract, ModelContractError
 from engine.devices import DEVICES as DEVICES  # re-exported: callers have imported it from here
 from engine.resources import MODELS_DIR_ENV, models_dir
+from engine.thread_pool import available_cpu_count as available_cpu_count  # re-exported
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -39,14 +39,6 @@ def default_model_path() -> Path | None:
         return None
     candidates = [p for p in folder.glob("*.onnx") if p.is_file()]
     return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
-
-
-def available_cpu_count() -> int:
-    """Cores this process may run on (respects container/affinity limits, unlike os.cpu_count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def _onnxruntime():

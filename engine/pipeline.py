@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from engine import __version__, allocator, colour, render
+from engine import __version__, allocator, colour, render, thread_pool
 from engine.cancel import CancelToken
 from engine.hint_mode import hinted_ab
 from engine.hints import AnyHint
 from engine.limits import MAX_STRENGTH as MAX_STRENGTH  # re-exported: callers import it from here
-from engine.model import Generator, available_cpu_count
+from engine.model import Generator
 from engine.photo_io import Photo, PhotoError, PhotoExistsError, read_photo, same_file, write_photo
 
 #: Pixels per strip: big enough for OpenCV's threads to pay off, small enough to keep temporaries ~50 MB.
@@ -182,9 +182,8 @@ def _in_strips(height: int, width: int, work: Callable[[int, int], None], *, who
         wait(futures)
 
 
-@lru_cache(maxsize=1)
 def _strip_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, available_cpu_count()), thread_name_prefix="rechroma-strip")
+    return thread_pool.shared_pool()
 
 
 def colorize(photo: Photo, generator: Generator, *, hints: Sequence[AnyHint] | None = None,
