@@ -18,18 +18,20 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image
 
-from engine import __version__, allocator, colour, render, thread_pool
+from engine import __version__, allocator, colour, photo_io, render, thread_pool
 from engine.cancel import CancelToken
-from engine.hint_mode import hinted_ab
-from engine.hints import AnyHint
 from engine.limits import MAX_STRENGTH as MAX_STRENGTH  # re-exported: callers import it from here
-from engine.model import Generator
-from engine.photo_io import Photo, PhotoError, PhotoExistsError, read_photo, same_file, write_photo
+from engine.photo_io import PhotoError, PhotoExistsError
+
+if TYPE_CHECKING:  # the decoders (Pillow), the model runtime and hint mode load when first used: start-up time
+    from engine.hints import AnyHint
+    from engine.model import Generator
+    from engine.photo_io import Photo
 
 #: Pixels per strip: big enough for OpenCV's threads to pay off, small enough to keep temporaries ~50 MB.
 STRIP_PIXELS = 1 << 20
@@ -231,6 +233,8 @@ def predict_ab(lightness: np.ndarray, generator: Generator, *, render_size: int 
 
     if not hints:
         return run_model(None)
+    from engine.hint_mode import hinted_ab  # noqa: PLC0415 - lazily: propagation is only for hinted photos
+
     return hinted_ab(small, hints, lightness.shape[::-1], run_model, generator.takes_hints)
 
 
@@ -348,6 +352,8 @@ def warm_up(generator: Generator, render_size: int | None = None) -> None:
     """
     import tempfile  # noqa: PLC0415 - lazily: with shutil, lzma and bz2, a noticeable part of start-up
 
+    from PIL import Image  # noqa: PLC0415 - lazily, like the file layer itself
+
     from engine.photo_io.meta import srgb_icc  # noqa: PLC0415 - the file layer's own profile
 
     ramp = np.linspace(0, 255, WARM_UP_SIDE, dtype=np.float32)
@@ -388,13 +394,13 @@ def colorize_file(
     ``hints`` as for :func:`colorize`; fractions (a sidecar's) suit here, since the photo is read only now.
     """
     src, dst = Path(src), Path(dst)
-    if same_file(src, dst):
+    if photo_io.same_file(src, dst):
         raise PhotoError("the output would overwrite the input", dst)
     if not (overwrite or next_free) and _exists(dst):  # before any work: write_photo would refuse it anyway
         raise PhotoExistsError("output file already exists", dst)
     if not 0.0 <= strength <= MAX_STRENGTH:
         raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {strength}")
-    photo = read_photo(src, grey=True)  # a grey photo stays H×W: lightness_of reads it as it is
+    photo = photo_io.read_photo(src, grey=True)  # a grey photo stays H×W: lightness_of reads it as it is
     if cancel is not None:
         cancel.raise_if_cancelled()
     prediction = colorize(photo, generator, hints=hints, render_size=render_size, cancel=cancel)
@@ -405,7 +411,7 @@ def colorize_file(
     del prediction  # and the full-size L* (4 bytes a pixel) before the encoder makes its own copies
     if cancel is not None:
         cancel.raise_if_cancelled()
-    return write_photo(
+    return photo_io.write_photo(
         dst,
         pixels,
         alpha=alpha,
