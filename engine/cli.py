@@ -36,6 +36,7 @@ from engine.batch_workers import (
 from engine.cancel import Cancelled, CancelToken
 from engine.devices import DEVICES
 from engine.existing_names import ExistingNames
+from engine.gc_pause import gc_paused
 from engine.limits import MAX_STRENGTH
 from engine.naming import NamePlanner, normalise_format
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@gc_paused()
 def expand_inputs(inputs: list[str], recursive: bool, output_dir: Path | None) -> Batch:
     """Files as given, folders scanned, globs expanded (engine.photo_finder); each photo once."""
     found = find_photos(inputs, recursive, skip_results=True, exclude=output_dir)
@@ -194,6 +196,7 @@ def expand_inputs(inputs: list[str], recursive: bool, output_dir: Path | None) -
     return batch
 
 
+@gc_paused()
 def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
     """Give every job its output path, in linear time: never an input, never one claimed by an earlier job of
     this batch, an existing file only with --overwrite-outputs and only if Rechroma wrote it (with

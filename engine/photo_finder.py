@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from engine import photo_io  # a lazy package (see made_by_rechroma)
+from engine.gc_pause import gc_paused
 from engine.naming import DEFAULT_PATTERN, result_stems
 from engine.photo_io.formats import SUPPORTED_SUFFIXES
 
@@ -78,6 +79,7 @@ def is_photo_name(path: Path) -> bool:
     return path.suffix.lower() in PHOTO_SUFFIXES and not path.name.startswith(".")
 
 
+@gc_paused()
 def find_photos(
     paths: Iterable[str | os.PathLike],
     recursive: bool = False,
