@@ -232,7 +232,7 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
                     job.status, job.target, job.error = "skipped", prefix + name, NOT_OURS
                     continue
                 if not args.overwrite_outputs:
-                    exists = partial(on_disk.exists, folder)
+                    exists = partial(on_disk.exists_as_pathlib, folder)  # as Path.exists did here
                     name, job.free_name = planner.claim_name(folder, name, exists=exists), True
         except OSError as exc:
             job.status, job.error = "failed", _os_reason(exc)

@@ -15,6 +15,7 @@ exactly what ``os.stat`` would:
 
 from __future__ import annotations
 
+import errno
 import os
 import unicodedata
 
@@ -31,6 +32,12 @@ def path_exists(path: str) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     return True
+
+
+#: What Path.exists takes for "not there" besides a missing name: a link loop, a bad descriptor, and on
+#: Windows a drive not ready, an invalid name, a name that cannot be resolved.
+_NOT_THERE_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
+_NOT_THERE_WINERRORS = {21, 123, 1921}
 
 
 class _Listing:
@@ -60,6 +67,17 @@ class ExistingNames:
         if len(name) > listing.limit or not name.isascii() or name.lower() in listing.folded:
             return path_exists(os.path.join(folder, name))
         return False
+
+
+    def exists_as_pathlib(self, folder: str, name: str) -> bool:
+        """:meth:`exists` as Path.exists answers it, which is what picking a free ``-2`` name always used: a
+        link loop (and the like) counts as not there; a name too long to look up still raises."""
+        try:
+            return self.exists(folder, name)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE_ERRNOS or getattr(exc, "winerror", None) in _NOT_THERE_WINERRORS:
+                return False
+            raise
 
 
 _UNLISTED = _Listing(set(), set(), 0)

@@ -191,3 +191,16 @@ def test_the_string_planner_names_as_the_path_planner(tmp_path: Path) -> None:
         assert folder / name == expected
     assert expected.name == "scan_color-3.jpg"  # -1 on disk, -2 claimed in this batch
     assert by_name.claim(str(folder / "new.jpg"), avoid_existing=True) == str(folder / "new.jpg")
+
+
+def test_a_link_loop_in_the_way_is_treated_as_before(tmp_path: Path) -> None:
+    """A link loop named like the output fails that photo with the system's reason, as the stat did; met
+    while picking a free name it counts as not there, as Path.exists did (the write then moves on)."""
+    photos(tmp_path / "in", "a.jpg", "b.jpg")
+    out = photos(tmp_path / "out", "b_color.jpg")
+    (out / "a_color.jpg").symlink_to(out / "a_color.jpg")
+    (out / "b_color-2.jpg").symlink_to(out / "b_color-2.jpg")
+    jobs = planned(tmp_path, out)
+    assert (jobs["a.jpg"].status, jobs["a.jpg"].error) == ("failed", os.strerror(errno.ELOOP))
+    assert (jobs["b.jpg"].status, jobs["b.jpg"].output, jobs["b.jpg"].free_name) == (
+        "pending", out / "b_color-2.jpg", True)
