@@ -43,6 +43,7 @@ from desktop.worker import (
     load_thumbnail,
     run_in_pool,
 )
+from engine.gc_pause import gc_paused
 from engine.naming import DEFAULT_PATTERN
 from engine.photo_finder import find_photos
 from engine.pipeline import provenance
@@ -70,11 +71,14 @@ def expand_paths(paths: Iterable[Path], pattern: str = DEFAULT_PATTERN) -> list[
     return [photo.resolved for photo in found.photos]
 
 
+@gc_paused()
 def _new_items(
     paths: Iterable[Path], known: set[Path], strength: float, render_size: int | None, hints_dir: Path | None = None
 ) -> list[QueueItem]:
     """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread), with
-    the hints of their sidecar files (one folder listing per folder, a read only where a sidecar is)."""
+    the hints of their sidecar files (one folder listing per folder, a read only where a sidecar is).
+    Without cycle collection meanwhile (engine.gc_pause): it walked the new items over and over, a quarter
+    of the time of adding 100,000 photos."""
     items = []
     listings: dict[str, tuple[set[str], set[str]]] = {}
     for path in expand_paths(paths):  # absolute and resolved, like the paths already queued

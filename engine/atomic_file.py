@@ -103,10 +103,27 @@ def free_names(path: Path) -> Iterator[Path]:
     """``path``, then the names after it: ``x_color.jpg`` -> ``x_color-2.jpg``, ``-3``, ...;
     ``x_color-2.jpg`` -> ``x_color-3.jpg``, ... (a planned ``-N`` name goes on counting from N)."""
     yield path
-    match = re.fullmatch(r"(.+)-(\d+)", path.stem)
-    stem, start = (match.group(1), int(match.group(2)) + 1) if match else (path.stem, 2)
+    for name in free_file_names(path.name, numbered=True):
+        yield path.with_name(name)
+
+
+def free_file_names(name: str, *, numbered: bool) -> Iterator[str]:
+    """The names after the file name ``name`` (not ``name`` itself), as :func:`free_names` counts them;
+    ``numbered=False`` reads no ``-N`` in ``name`` (``scan-2.jpg`` -> ``scan-2-2.jpg``). Strings only: the
+    batch planner names 100,000 photos without a Path each."""
+    stem, suffix = split_suffix(name)
+    match = re.fullmatch(r"(.+)-(\d+)", stem) if numbered else None
+    stem, start = (match.group(1), int(match.group(2)) + 1) if match else (stem, 2)
     for n in range(start, start + MAX_FREE_NAMES):
-        yield path.with_name(f"{stem}-{n}{path.suffix}")
+        yield f"{stem}-{n}{suffix}"
+
+
+def split_suffix(name: str) -> tuple[str, str]:
+    """``(Path(name).stem, Path(name).suffix)`` without a Path: a leading or trailing dot is not a suffix."""
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return name[:dot], name[dot:]
+    return name, ""
 
 
 def remove_stale_temps(folder: str | os.PathLike, older_than: float = STALE_TEMP_SECONDS) -> int:

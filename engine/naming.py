@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-from engine.atomic_file import MAX_FREE_NAMES, free_names
+from engine.atomic_file import free_file_names
 from engine.photo_io.formats import OUTPUT_FORMATS
 
 DEFAULT_PATTERN = "{stem}_color"
@@ -78,8 +78,9 @@ class NamePlanner:
     calls for 480 photos, hours for an archive of 10,000.
     """
 
-    def __init__(self, reserved: Iterable[Path] = ()) -> None:
+    def __init__(self, reserved: Iterable[Path | str] = ()) -> None:
         self._folders: dict[str, str] = {}
+        self._prefixes: dict[str, str] = {}
         self._taken: set[str] = set()
         for path in reserved:
             self.reserve(path)
@@ -87,7 +88,7 @@ class NamePlanner:
     def key(self, path: Path | str) -> str:
         """``path`` with its folder resolved (once per folder): equal keys mean the same place."""
         parent, name = os.path.split(os.fspath(path))
-        return os.path.join(self._resolved(parent), name)
+        return self._prefix(parent) + name
 
     def _resolved(self, folder: str) -> str:
         """``folder`` with links and ``..`` followed, once per folder."""
@@ -96,9 +97,13 @@ class NamePlanner:
             resolved = self._folders[folder] = os.path.realpath(folder or ".")
         return resolved
 
-    def reserve(self, path: Path) -> None:
+    def reserve(self, path: Path | str) -> None:
         """Mark ``path`` as never to be planned (an input)."""
         self._taken.add(self.key(path))
+
+    def reserve_name(self, folder: str, name: str) -> None:
+        """:meth:`reserve` for the file ``name`` in ``folder`` (as os.path.split gives them)."""
+        self._taken.add(self._prefix(folder) + name)
 
     def plan(
         self, src: Path, out_dir: Path | None, fmt: str | None, pattern: str = DEFAULT_PATTERN, *,
@@ -108,40 +113,60 @@ class NamePlanner:
         rule of the CLI and the app's export. A stem that itself ends in ``-N`` (a pattern like ``{stem}``
         on ``scan-2``) gets ``-2`` added, not its own number raised: it is not one of our numbered names."""
         src = src if isinstance(src, Path) else Path(src)
-        name = output_name(src.name, fmt, pattern)
-        if out_dir is None:
-            folder, path = os.path.dirname(os.fspath(src)), src.with_name(name)
-        else:
-            out_dir = out_dir if isinstance(out_dir, Path) else Path(out_dir)
-            folder, path = os.fspath(out_dir), out_dir / name
-        # The common case in one look-up: the folder's key is cached, the name is known (no str(path), no split).
-        key = os.path.join(self._resolved(folder), name)
-        if key not in self._taken and not (avoid_existing and path.exists()):
-            self._taken.add(key)
-            return path
-        return self.claim(path, avoid_existing=avoid_existing, numbered=False)
+        folder = os.path.dirname(os.fspath(src)) if out_dir is None else os.fspath(out_dir)
+        exists = _on_disk(folder) if avoid_existing else None
+        name = self.plan_name(src.name, folder, fmt, pattern, exists=exists)
+        return src.with_name(name) if out_dir is None else Path(out_dir) / name
 
-    def claim(self, path: Path, *, avoid_existing: bool, numbered: bool = True) -> Path:
+    def plan_name(
+        self, src_name: str, folder: str, fmt: str | None, pattern: str = DEFAULT_PATTERN, *,
+        exists: Callable[[str], bool] | None = None,
+    ) -> str:
+        """:meth:`plan` in strings, for a batch of 100,000 photos without a Path each: the output file name
+        in ``folder`` (the output folder, or the photo's own as its path spells it, "" for the current one)
+        of the photo named ``src_name``. ``exists(name)`` says whether a name in ``folder`` is on disk
+        (None: the disk is not looked at)."""
+        return self.claim_name(folder, output_name(src_name, fmt, pattern), exists=exists, numbered=False)
+
+    def claim(self, path: Path | str, *, avoid_existing: bool, numbered: bool = True) -> Path | str:
         """The first of ``path``, ``-2``, ``-3``, ... not taken in this batch (and, with ``avoid_existing``,
         not on disk); it is taken from now on. OSError if the name cannot even be looked up (too long).
-        ``numbered``: a ``-N`` at the end of ``path`` is one of these numbers (counting goes on from N)."""
-        key = self.key(path)
-        if key not in self._taken and not (avoid_existing and Path(path).exists()):
+        ``numbered``: a ``-N`` at the end of ``path`` is one of these numbers (counting goes on from N).
+        ``path`` itself comes back as given (a str stays a str); another name as a Path."""
+        folder, name = os.path.split(os.fspath(path))
+        exists = _on_disk(folder) if avoid_existing else None
+        claimed = self.claim_name(folder, name, exists=exists, numbered=numbered)
+        return path if claimed == name else Path(path).with_name(claimed)
+
+    def claim_name(
+        self, folder: str, name: str, *, exists: Callable[[str], bool] | None = None, numbered: bool = True
+    ) -> str:
+        """:meth:`claim` in strings: the first free one of the file name ``name``, ``-2``, ... in ``folder``."""
+        prefix = self._prefix(folder)
+        key = prefix + name
+        if key not in self._taken and not (exists is not None and exists(name)):
             self._taken.add(key)
-            return path  # the common case, without building a single new Path
-        for candidate in free_names(Path(path)) if numbered else _numbered_from_two(Path(path)):
-            key = self.key(candidate)
-            if key in self._taken or (avoid_existing and candidate.exists()):
+            return name  # the common case: one set look-up
+        for candidate in free_file_names(name, numbered=numbered):
+            key = prefix + candidate
+            if key in self._taken or (exists is not None and exists(candidate)):
                 continue
             self._taken.add(key)
             return candidate
-        raise FileExistsError(f"no free name left for {path}")
+        raise FileExistsError(f"no free name left for {os.path.join(folder, name)}")
+
+    def _prefix(self, folder: str) -> str:
+        """``folder`` resolved, with a separator: + a name gives that name's :meth:`key` (os.path.join's)."""
+        prefix = self._prefixes.get(folder)
+        if prefix is None:
+            resolved = self._resolved(folder)
+            prefix = self._prefixes[folder] = resolved if resolved.endswith(os.sep) else resolved + os.sep
+        return prefix
 
 
-def _numbered_from_two(path: Path) -> Iterator[Path]:
-    yield path
-    for n in range(2, 2 + MAX_FREE_NAMES):
-        yield path.with_name(f"{path.stem}-{n}{path.suffix}")
+def _on_disk(folder: str) -> Callable[[str], bool]:
+    """Whether a name in ``folder`` is on disk, as Path.exists says (a name too long raises OSError)."""
+    return lambda name: Path(folder, name).exists()
 
 
 def result_stems(pattern: str = DEFAULT_PATTERN) -> re.Pattern[str]:

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from engine import photo_io  # a lazy package (see made_by_rechroma)
+from engine.gc_pause import gc_paused
 from engine.naming import DEFAULT_PATTERN, result_stems
 from engine.photo_io.formats import SUPPORTED_SUFFIXES
 
@@ -41,9 +42,30 @@ class FoundPhoto:
         return self.location / self.name if self.name else self.location
 
     @property
+    def text(self) -> str:
+        """``str(self.path)`` without building the Path (the CLI plans 100,000 photos in strings)."""
+        if "path" in self.__dict__ or not self.name:
+            return str(self.path)
+        return _prefix(self.location) + self.name
+
+    @property
     def resolved(self) -> Path:
         """The resolved path, built only when asked for (a Path per photo is a cost at 100,000 photos)."""
         return Path(self.real) if self.real else self.path.resolve()
+
+
+_PREFIXES: dict[str, str] = {}
+
+
+def _prefix(folder: Path) -> str:
+    """``folder`` as pathlib spells it, with a separator ("" for "."): + a name is ``str(folder / name)``."""
+    text = str(folder)
+    prefix = _PREFIXES.get(text)
+    if prefix is None:
+        if len(_PREFIXES) >= 1024:  # a cache of the folders met lately, not of every folder ever scanned
+            _PREFIXES.clear()
+        prefix = _PREFIXES[text] = "" if text == "." else os.path.join(text, "")
+    return prefix
 
 
 @dataclass
@@ -57,6 +79,7 @@ def is_photo_name(path: Path) -> bool:
     return path.suffix.lower() in PHOTO_SUFFIXES and not path.name.startswith(".")
 
 
+@gc_paused()
 def find_photos(
     paths: Iterable[str | os.PathLike],
     recursive: bool = False,
@@ -120,19 +143,20 @@ def _scan_folder(
     """
     photos = []
     for root, relative in _folders(folder, recursive, skip, follow_links):
-        real_root = os.path.realpath(root)
+        real_root = os.path.join(os.path.realpath(root), "")  # with its separator: + a name is a join
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES:
+            dot = name.rfind(".")  # name[dot:] is os.path.splitext's suffix for a name not hidden
+            if dot <= 0 or name.startswith(".") or name[dot:].lower() not in PHOTO_SUFFIXES:
                 continue
             try:
                 if not entry.is_file():
                     continue
-                key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_root, name)
+                key = os.path.realpath(entry.path) if entry.is_symlink() else real_root + name
             except OSError:
                 continue
             photos.append((FoundPhoto(root, relative, key, name), key))

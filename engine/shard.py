@@ -73,8 +73,8 @@ def plan_shard(jobs: list[Any], args: argparse.Namespace, plan_outputs: Callable
                None]) -> list[Any]:
     """Plan outputs like ``plan_outputs`` and return the jobs of ``args.shard`` (all jobs without one).
 
-    ``jobs`` are the CLI's jobs (``src``, ``output``, ``status``, ``error``, ``free_name``). Planning every
-    job against the disk, as one run does, would let a file another shard has just written push this
+    ``jobs`` are the CLI's jobs (``source``, ``target``, ``status``, ``error``, ``free_name``). Planning every job
+    against the disk, as one run does, would let a file another shard has just written push this
     shard's names along (``grey_color-3`` instead of ``-2``). So the names come from the whole batch as if no
     output existed yet (``skip_existing`` planning claims each photo's own name and no free ones), and then
     the CLI's rules for existing outputs are applied to this shard's photos only.
@@ -86,11 +86,11 @@ def plan_shard(jobs: list[Any], args: argparse.Namespace, plan_outputs: Callable
         plan_outputs(jobs, args)
         return jobs
     plan_outputs(jobs, argparse.Namespace(**{**vars(args), "skip_existing": True, "overwrite_outputs": False}))
-    mine = select_shard(jobs, shard, lambda job: job.src)
-    planner = NamePlanner(job.src for job in jobs)
+    mine = select_shard(jobs, shard, lambda job: job.source)
+    planner = NamePlanner(job.source for job in jobs)
     for job in jobs:
-        if job.output is not None:
-            planner.claim(job.output, avoid_existing=False)
+        if job.target is not None:
+            planner.claim(job.target, avoid_existing=False)
     for job in mine:
         if job.status != "skipped":  # pending (name free on disk) or failed (name cannot be looked up)
             continue
