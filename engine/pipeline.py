@@ -14,7 +14,6 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +28,8 @@ from engine.limits import MAX_STRENGTH as MAX_STRENGTH  # re-exported: callers i
 from engine.photo_io import PhotoError, PhotoExistsError
 
 if TYPE_CHECKING:  # the decoders (Pillow), the model runtime and hint mode load when first used: start-up time
+    from concurrent.futures import ThreadPoolExecutor
+
     from engine.hints import AnyHint
     from engine.model import Generator
     from engine.photo_io import Photo
@@ -175,6 +176,8 @@ def _in_strips(height: int, width: int, work: Callable[[int, int], None], *, who
         for y0, y1 in spans:
             work(y0, y1)
         return
+    from concurrent.futures import wait  # noqa: PLC0415 - loaded with the pool (engine.thread_pool)
+
     futures = [_strip_pool().submit(work, y0, y1) for y0, y1 in spans]
     try:
         for future in futures:

@@ -8,8 +8,11 @@ front end has in flight.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 
 def available_cpu_count() -> int:
@@ -22,4 +25,7 @@ def available_cpu_count() -> int:
 
 @lru_cache(maxsize=1)
 def shared_pool() -> ThreadPoolExecutor:
+    """Made on first use: concurrent.futures (with logging) is 5 ms of the engine's import otherwise."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
     return ThreadPoolExecutor(max_workers=available_cpu_count(), thread_name_prefix="rechroma-strip")
