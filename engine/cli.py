@@ -215,9 +215,10 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
         if args.output is None:
             folder = src_folder
         else:
-            folder = folders.get(job.subdir)
-            if folder is None:
-                folder = folders[job.subdir] = os.fspath(args.output / job.subdir)
+            known = folders.get(job.subdir)
+            if known is None:
+                known = folders[job.subdir] = os.fspath(args.output / job.subdir)
+            folder = known
         prefix = prefixes.get(folder)
         if prefix is None:  # str(Path(folder) / name) is prefix + name
             prefix = prefixes[folder] = "" if folder in ("", ".") else os.path.join(folder, "")
