@@ -38,7 +38,7 @@ from engine.devices import DEVICES
 from engine.existing_names import ExistingNames
 from engine.gc_pause import gc_paused
 from engine.limits import MAX_STRENGTH
-from engine.naming import NamePlanner, normalise_format
+from engine.naming import NamePlanner, folder_prefix, normalise_format
 from engine.photo_finder import PHOTO_SUFFIXES, find_photos
 from engine.photo_io import OUTPUT_FORMATS, PhotoError
 from engine.photo_io.quiet import speaking
@@ -210,7 +210,6 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
         planner.reserve_name(src_folder, src_name)
     on_disk = ExistingNames()
     folders: dict[Path, str] = {}
-    prefixes: dict[str, str] = {}
     for job, (src_folder, src_name) in zip(jobs, sources, strict=True):
         if args.output is None:
             folder = src_folder
@@ -219,9 +218,7 @@ def plan_outputs(jobs: list[Job], args: argparse.Namespace) -> None:
             if known is None:
                 known = folders[job.subdir] = os.fspath(args.output / job.subdir)
             folder = known
-        prefix = prefixes.get(folder)
-        if prefix is None:  # str(Path(folder) / name) is prefix + name
-            prefix = prefixes[folder] = "" if folder in ("", ".") else os.path.join(folder, "")
+        prefix = folder_prefix(folder)  # prefix + name is str(Path(folder) / name)
         try:
             # The name this photo gets in this batch (the same on every run), then what is on disk decides.
             name = planner.plan_name(src_name, folder, args.format)

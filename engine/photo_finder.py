@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine import photo_io  # a lazy package (see made_by_rechroma)
 from engine.gc_pause import gc_paused
-from engine.naming import DEFAULT_PATTERN, result_stems
+from engine.naming import DEFAULT_PATTERN, folder_prefix, result_stems
 from engine.photo_io.formats import SUPPORTED_SUFFIXES
 
 #: The one list of photo suffixes a folder scan picks up (content, not the suffix, decides the decoder).
@@ -46,26 +46,12 @@ class FoundPhoto:
         """``str(self.path)`` without building the Path (the CLI plans 100,000 photos in strings)."""
         if "path" in self.__dict__ or not self.name:
             return str(self.path)
-        return _prefix(self.location) + self.name
+        return folder_prefix(self.location) + self.name
 
     @property
     def resolved(self) -> Path:
         """The resolved path, built only when asked for (a Path per photo is a cost at 100,000 photos)."""
         return Path(self.real) if self.real else self.path.resolve()
-
-
-_PREFIXES: dict[str, str] = {}
-
-
-def _prefix(folder: Path) -> str:
-    """``folder`` as pathlib spells it, with a separator ("" for "."): + a name is ``str(folder / name)``."""
-    text = str(folder)
-    prefix = _PREFIXES.get(text)
-    if prefix is None:
-        if len(_PREFIXES) >= 1024:  # a cache of the folders met lately, not of every folder ever scanned
-            _PREFIXES.clear()
-        prefix = _PREFIXES[text] = "" if text == "." else os.path.join(text, "")
-    return prefix
 
 
 @dataclass
