@@ -1,9 +1,13 @@
 """The batch controller: owns the queue, the engine thread and the persistence; no widgets.
 
-The main window (view) and the QActions (commands) call its methods; it answers with signals. One job is
-in flight at a time (the engine is the bottleneck and one Generator is shared), chosen in this order:
-pending exports, photos the user asked to re-run, then the queue in order while the batch runs unpaused.
-A photo that fails is marked failed with its reason and the batch moves on.
+The main window (view) and the QActions (commands) call its methods; it answers with signals. Jobs are
+chosen in this order: pending exports, photos the user asked to re-run, then the queue in order while the
+batch runs unpaused. A photo that fails is marked failed with its reason and the batch moves on.
+
+The engine has two lanes on a CPU with two cores or more (one thread each, sharing one model), as the CLI
+runs two photo workers: decoding, L* and the merge are single-threaded, so two small photos at once keep
+both cores busy. A second job starts only beside small photos (the CLI's rule: up to 4 MP), so two large
+scans never share the cores and the memory; on a GPU, or with one core, one lane does everything.
 """
 
 from __future__ import annotations
@@ -38,15 +42,18 @@ from desktop.queue_store import LoadedQueue, QueueStore
 from desktop.worker import (
     EngineWorker,
     PoolSignals,
+    SharedModel,
     load_colour_thumbnail,
     load_preview,
     load_thumbnail,
     run_in_pool,
 )
+from engine.batch_workers import photo_pixels, threads_per_photo
 from engine.gc_pause import gc_paused
 from engine.naming import DEFAULT_PATTERN
 from engine.photo_finder import find_photos
 from engine.pipeline import provenance
+from engine.thread_pool import available_cpu_count
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,35 @@ RESTORE_FIRST = 1000
 RESTORE_SLICE = 500
 #: Thumbnail size in the queue (the view's icon size).
 THUMBNAIL_PX = 56
+#: Engine lanes on a CPU with at least this many threads (more lanes only cost memory on a desktop).
+ENGINE_LANES = 2
+
+Job = ColorizeJob | ExportJob
+
+
+def _kind(job: Job) -> str:
+    return "export" if isinstance(job, ExportJob) else "colorize"
+
+
+class EngineLane(QObject):
+    """One engine thread, its worker, and the job in flight on it (GUI-thread bookkeeping only)."""
+
+    #: The engine thread; it hides QObject.thread(), as BatchController.thread does.
+    thread: QThread  # type: ignore[assignment]
+    run = Signal(object)
+
+    def __init__(self, worker: EngineWorker, name: str, parent: QObject) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.job: Job | None = None
+        #: Whether the job in flight is a small photo (another may run beside it).
+        self.small = False
+        self.started = 0  # dispatch sequence number of the job in flight
+        self.thread = QThread(parent)
+        self.thread.setObjectName(name)
+        worker.moveToThread(self.thread)
+        self.thread.finished.connect(worker.deleteLater)
+        self.run.connect(worker.run_job)
 
 
 def expand_paths(paths: Iterable[Path], pattern: str = DEFAULT_PATTERN) -> list[Path]:
@@ -111,7 +147,6 @@ class BatchController(QObject):
     hintPreview = Signal(str, object, bool)
     hintsChanged = Signal(str)  # item id: its hints changed (the view redraws them)
 
-    _runJob = Signal(object)
     _loadModel = Signal(object)
     _runHint = Signal(object)
     _prepareHints = Signal(object)
@@ -122,10 +157,13 @@ class BatchController(QObject):
         *,
         threads: int | None = None,
         worker: EngineWorker | None = None,
+        workers: list[EngineWorker] | None = None,
         parent: QObject | None = None,
     ) -> None:
-        """``worker`` runs the jobs on the engine thread (default: an :class:`EngineWorker` on ``store``);
-        tests pass a stand-in with the same signals and slots to drive the controller without a model."""
+        """``workers`` run the jobs, one engine lane each (default: :data:`ENGINE_LANES` lanes of
+        :class:`EngineWorker` sharing one model on ``store``; one lane below two threads); ``worker`` is
+        one lane. Tests pass stand-ins with the same signals and slots to drive the controller without a
+        model; the first lane loads the model and runs the hint runs."""
         super().__init__(parent)
         self.store = store
         self.model = QueueModel(self)
@@ -133,7 +171,6 @@ class BatchController(QObject):
         self.running = False
         self.paused = False
         self.closing = False
-        self._current: ColorizeJob | ExportJob | None = None
         self._priority: deque[str] = deque()
         self._exports: deque[ExportJob] = deque()
         self._export_tally: tuple[int, list[tuple[str, str]]] = (0, [])
@@ -152,26 +189,34 @@ class BatchController(QObject):
         self._hint_jobs: dict[str, HintJob] = {}
         self._hint_generation = 0
         self._latest_hint: dict[str, int] = {}
+        self._dispatched = 0
+        self._small: dict[str, bool] = {}  # photo id -> small enough to run beside another (see _is_small)
 
-        self.worker = worker if worker is not None else EngineWorker(store, threads)
-        self.thread = QThread(self)
-        self.thread.setObjectName("rechroma-engine")
-        self.worker.moveToThread(self.thread)
-        self.thread.finished.connect(self.worker.deleteLater)
-        self._runJob.connect(self.worker.run_job)
+        if workers is None:
+            if worker is not None:
+                workers = [worker]
+            else:
+                lanes = ENGINE_LANES if (threads or available_cpu_count()) >= ENGINE_LANES else 1
+                shared = SharedModel(lanes, threads)
+                workers = [EngineWorker(store, threads, shared) for _ in range(lanes)]
+        self.lanes = [EngineLane(w, f"rechroma-engine-{i}" if i else "rechroma-engine", self)
+                      for i, w in enumerate(workers)]
+        self.worker = self.lanes[0].worker
+        self.thread = self.lanes[0].thread
         self._loadModel.connect(self.worker.load_model)
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)
-        self.worker.colorized.connect(self._on_colorized)
-        self.worker.exported.connect(self._on_exported)
-        self.worker.jobFailed.connect(self._on_failed)
-        self.worker.jobCancelled.connect(self._on_cancelled)
         self._runHint.connect(self.worker.run_hint)
         self._prepareHints.connect(self.worker.prepare_hints)
         self.worker.hintRendered.connect(self._on_hint_rendered)
         self.worker.hintSaved.connect(self._on_hint_saved)
         self.worker.hintFailed.connect(self._on_hint_failed)
-        self.thread.start()
+        for lane in self.lanes:
+            lane.worker.colorized.connect(self._on_colorized)
+            lane.worker.exported.connect(self._on_exported)
+            lane.worker.jobFailed.connect(self._on_failed)
+            lane.worker.jobCancelled.connect(self._on_cancelled)
+            lane.thread.start()
 
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
@@ -241,20 +286,21 @@ class BatchController(QObject):
         self._loadModel.emit(ModelRequest(Path(path) if path else None, device))
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Persist, stop the job in flight, and join the engine thread; True if it stopped in time."""
+        """Persist, stop the jobs in flight, and join the engine threads; True if they stopped in time."""
         if self.closing:
-            return not self.thread.isRunning()
+            return not any(lane.thread.isRunning() for lane in self.lanes)
         self.save_now()
         self.sidecars.flush()
         self.closing = True
         self._save_timer.stop()
-        if self._current is not None:
-            self._current.cancel.cancel()
-        for job in self._hint_jobs.values():
+        for job in self._in_flight():
             job.cancel.cancel()
+        for hint_job in self._hint_jobs.values():
+            hint_job.cancel.cancel()
         self.pool.clear()
-        self.thread.quit()
-        stopped = self.thread.wait(timeout_ms)
+        for lane in self.lanes:
+            lane.thread.quit()
+        stopped = all([lane.thread.wait(timeout_ms) for lane in self.lanes])
         self.pool.waitForDone(timeout_ms)
         self.store.close()
         return stopped
@@ -306,13 +352,15 @@ class BatchController(QObject):
 
     def remove(self, item_ids: Iterable[str]) -> None:
         ids = set(item_ids)
-        if self._current is not None and self._current.item_id in ids:
-            self._current.cancel.cancel()
+        for job in self._in_flight():
+            if job.item_id in ids:
+                job.cancel.cancel()
         self._priority = deque(i for i in self._priority if i not in ids)
         self._exports = deque(job for job in self._exports if job.item_id not in ids)
+        busy = self._busy_items()
         for item in self.model.remove(list(ids)):
             self._previews.pop(item.id, None)
-            if self._current is None or self._current.item_id != item.id:
+            if item.id not in busy:
                 self.store.discard_ab(item)
         self._emit_progress()
 
@@ -340,8 +388,9 @@ class BatchController(QObject):
             self.start()
 
     def cancel_current(self) -> None:
-        if self._current is not None:
-            self._current.cancel.cancel()
+        """Stop the photos in progress (one per engine lane); the batch goes on with the next."""
+        for job in self._in_flight():
+            job.cancel.cancel()
 
     def cancel_all(self) -> None:
         self.running = self.paused = False
@@ -505,30 +554,77 @@ class BatchController(QObject):
     # --- state queries ------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._current is not None
+        return any(lane.job is not None for lane in self.lanes)
 
     @property
     def current_item_id(self) -> str | None:
-        return self._current.item_id if self._current is not None else None
+        """The photo started last of those in progress (the one the queue follows)."""
+        working = [lane for lane in self.lanes if lane.job is not None]
+        return max(working, key=lambda lane: lane.started).job.item_id if working else None  # type: ignore[union-attr]
+
+    @property
+    def working_ids(self) -> list[str]:
+        """Every photo in progress, oldest first."""
+        working = sorted((lane for lane in self.lanes if lane.job is not None), key=lambda lane: lane.started)
+        return [lane.job.item_id for lane in working if lane.job is not None]
 
     def has_unfinished_work(self) -> bool:
         return self.busy or bool(self._exports) or (self.running and self.model.count(State.QUEUED) > 0)
 
     # --- internals ----------------------------------------------------------------------------------
-    def _next_job(self) -> ColorizeJob | ExportJob | None:
+    def _next_job(self, beside: bool) -> Job | None:
+        """The next job, or None. ``beside`` (another job is in flight): only a small photo, and never a
+        second job for a photo already in flight; what does not fit waits at the front for a free engine."""
+        busy = self._busy_items()
         if self._exports:
+            job = self._exports[0]
+            if job.item_id in busy or (beside and not self._is_small(job.item_id, job.path)):
+                return None
             return self._exports.popleft()
         if self.model_info is None:
             return None
         while self._priority:
-            item = self.model.item(self._priority.popleft())
-            if item is not None and item.state == State.QUEUED:
-                return self._colorize_job(item)
+            item = self.model.item(self._priority[0])
+            if item is None or item.state != State.QUEUED:
+                self._priority.popleft()
+                continue
+            if item.id in busy or (beside and not self._is_small(item.id, item.path)):
+                return None
+            self._priority.popleft()
+            return self._colorize_job(item)
         if self.running and not self.paused:
             row = self.model.next_queued_row()
             if row >= 0:
-                return self._colorize_job(self.model.item_at(row))
+                item = self.model.item_at(row)
+                if item.id in busy or (beside and not self._is_small(item.id, item.path)):
+                    return None
+                return self._colorize_job(item)
         return None
+
+    def _is_small(self, item_id: str, path: Path) -> bool:
+        """Whether the photo takes one thread (engine.batch_workers' rule), from its known size or header
+        (read once per job: the answer is kept until the job finishes)."""
+        small = self._small.get(item_id)
+        if small is None:
+            item = self.model.item(item_id)
+            if item is not None and item.width and item.height:
+                pixels = item.width * item.height
+            else:
+                pixels = photo_pixels(path)  # header only; unreadable (0) fails on its own, quickly
+            small = self._small[item_id] = threads_per_photo(pixels) == 1
+        return small
+
+    def _in_flight(self) -> list[Job]:
+        return [lane.job for lane in self.lanes if lane.job is not None]
+
+    def _busy_items(self) -> set[str]:
+        return {job.item_id for job in self._in_flight()}
+
+    def _usable_lanes(self) -> list[EngineLane]:
+        """All lanes on a CPU; the first only on a GPU (photos take turns on it, as in the CLI)."""
+        if self.model_info is not None and self.model_info.device != "cpu":
+            return self.lanes[:1]
+        return self.lanes
 
     def render_size_of(self, item: QueueItem) -> int | None:
         """The size this photo runs at: its own, else the default; None means the model's native size."""
@@ -546,35 +642,55 @@ class BatchController(QObject):
         )
 
     def _dispatch(self) -> None:
-        if self._current is not None or self.closing:
+        """Fill the free engine lanes; say the batch finished once nothing is left and nothing runs."""
+        if self.closing:
             return
-        job = self._next_job()
-        if job is None:
-            if self.running and not self.paused and self.model_info is not None:
-                self.running = False
-                self._running_changed()
-                self.batchFinished.emit()
-            self.busyChanged.emit(False)
+        started = False
+        for lane in self._usable_lanes():
+            if lane.job is not None:
+                continue
+            working = [other for other in self.lanes if other.job is not None]
+            if any(not other.small for other in working):
+                break  # a large photo has the cores to itself
+            job = self._next_job(beside=bool(working))
+            if job is None:
+                break
+            if isinstance(job, ColorizeJob):
+                item = self.model.item(job.item_id)
+                if item is not None:  # a job is only made for a queued photo, so it is there
+                    item.state = State.WORKING
+                    self.model.update(item)
+            self._dispatched += 1
+            lane.job, lane.started = job, self._dispatched
+            lane.small = len(self._usable_lanes()) > 1 and self._is_small(job.item_id, job.path)
+            lane.run.emit(job)
+            started = True
+        if started:
+            self.busyChanged.emit(True)
             return
-        if isinstance(job, ColorizeJob):
-            item = self.model.item(job.item_id)
-            if item is not None:  # a job is only made for a queued photo, so it is there
-                item.state = State.WORKING
-                self.model.update(item)
-        self._current = job
-        self.busyChanged.emit(True)
-        self._runJob.emit(job)
+        if self.busy:
+            return
+        if self.running and not self.paused and self.model_info is not None:
+            self.running = False
+            self._running_changed()
+            self.batchFinished.emit()
+        self.busyChanged.emit(False)
 
-    def _finish(self, item_id: str, state: str) -> None:
-        self._current = None
-        if self.model.item(item_id) is None:  # removed while it ran: drop whatever it had cached
-            self.store.discard_prediction(item_id)
+    def _finish(self, item_id: str, kind: str, state: str) -> None:
+        for lane in self.lanes:
+            if lane.job is not None and lane.job.item_id == item_id and _kind(lane.job) == kind:
+                lane.job = None
+                break
+        self._small.pop(item_id, None)
+        if self.model.item(item_id) is None and item_id not in self._busy_items():
+            self.store.discard_prediction(item_id)  # removed while it ran: drop whatever it had cached
         self.save_now(only=item_id)  # a finished photo is on disk before anything else happens
         if self.model.has_changes():
             self._save_timer.start()
         self.itemFinished.emit(item_id, state)
         self._emit_progress()
-        if not self._exports and (self._export_tally[0] or self._export_tally[1]):
+        exporting = any(isinstance(job, ExportJob) for job in self._in_flight())
+        if not self._exports and not exporting and (self._export_tally[0] or self._export_tally[1]):
             saved, failed = self._export_tally
             self._export_tally = (0, [])
             self.exportFinished.emit(saved, failed)
@@ -595,7 +711,7 @@ class BatchController(QObject):
             if result.preview is not None:
                 self._cache_preview(item.id, result.preview)
                 self.previewReady.emit(item.id, result.preview)
-        self._finish(result.item_id, State.DONE.value)
+        self._finish(result.item_id, "colorize", State.DONE.value)
         if item is not None and result.preview is None and item.id == self._wanted_preview:
             self.request_preview(item.id)  # selected while it ran: read its result back
         if item is not None and item.hints != result.hints:
@@ -610,7 +726,7 @@ class BatchController(QObject):
         if item is not None:
             item.output, item.error = Path(path), ""
             self.model.update(item)
-        self._finish(item_id, State.DONE.value)
+        self._finish(item_id, "export", State.DONE.value)
 
     def _on_failed(self, item_id: str, kind: str, reason: str) -> None:
         if self.closing:
@@ -618,12 +734,12 @@ class BatchController(QObject):
         item = self.model.item(item_id)
         if kind == "export":
             self._note_export(item_id, f"export failed: {reason}")
-            self._finish(item_id, State.DONE.value)
+            self._finish(item_id, kind, State.DONE.value)
             return
         if item is not None:
             item.state, item.error = State.FAILED, reason
             self.model.update(item)
-        self._finish(item_id, State.FAILED.value)
+        self._finish(item_id, kind, State.FAILED.value)
 
     def _on_cancelled(self, item_id: str, kind: str) -> None:
         if self.closing:
@@ -631,12 +747,12 @@ class BatchController(QObject):
         item = self.model.item(item_id)
         if kind == "export":
             self._note_export(item_id, "export cancelled")
-            self._finish(item_id, State.DONE.value)
+            self._finish(item_id, kind, State.DONE.value)
             return
         if item is not None:
             item.state = State.CANCELLED
             self.model.update(item)
-        self._finish(item_id, State.CANCELLED.value)
+        self._finish(item_id, kind, State.CANCELLED.value)
 
     def _note_export(self, item_id: str, reason: str) -> None:
         item = self.model.item(item_id)

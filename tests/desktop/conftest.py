@@ -84,10 +84,11 @@ def make_window(qtbot, standin_model: Path, tmp_path: Path, quit_answers) -> Cal
     """Build a shown MainWindow on this test's own ini file and data folder (reused by later calls)."""
     windows: list[MainWindow] = []
 
-    def make(model_path: Path | None | str = "standin", wait_for_model: bool = True) -> MainWindow:
+    def make(model_path: Path | None | str = "standin", wait_for_model: bool = True, threads: int = 1) -> MainWindow:
+        """``threads`` 1 gives one engine lane (jobs strictly one at a time), 2 the app's two on two cores."""
         settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         path = standin_model if model_path == "standin" else model_path
-        window = MainWindow(settings, QueueStore(tmp_path / "appdata"), path, threads=1)
+        window = MainWindow(settings, QueueStore(tmp_path / "appdata"), path, threads=threads)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -98,7 +99,13 @@ def make_window(qtbot, standin_model: Path, tmp_path: Path, quit_answers) -> Cal
     yield make
     for window in windows:
         window.close()
-        assert not window.controller.thread.isRunning(), "engine thread still running after close"
+        assert not any(lane.thread.isRunning() for lane in window.controller.lanes), "engine thread still running"
+
+
+@pytest.fixture
+def spy_generator() -> Callable[[object], ModelSpy]:
+    """Install a :class:`ModelSpy` on any Generator (e.g. one engine lane's session)."""
+    return ModelSpy
 
 
 @pytest.fixture

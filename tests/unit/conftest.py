@@ -32,6 +32,19 @@ from desktop.queue_store import LoadedQueue  # noqa: E402
 TIMEOUT_MS = 10_000
 
 
+class Lanes:
+    """What the fake workers of one controller share: the gate, the jobs in the order they started, and
+    for each start the photos that were running at that moment (``together``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.jobs: list[ColorizeJob | ExportJob] = []
+        self.running: set[str] = set()
+        self.together: list[frozenset[str]] = []
+
+
 class FakeWorker(QObject):
     """Answers jobs at once: a photo whose name contains "broken" fails, every other one colorizes.
 
@@ -50,28 +63,35 @@ class FakeWorker(QObject):
     hintSaved = Signal(str, int, object)
     hintFailed = Signal(str, int, str)
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, lanes: Lanes | None = None) -> None:
+        """``lanes``: what the workers of one controller share (one gate, every job, what ran at once)."""
         super().__init__()
         self.scratch = scratch
-        self.jobs: list[ColorizeJob | ExportJob] = []
+        self.lanes = lanes if lanes is not None else Lanes()
+        self.jobs: list[ColorizeJob | ExportJob] = self.lanes.jobs
         self.hint_jobs: list[HintJob] = []
-        self.gate = threading.Event()
-        self.gate.set()
+        self.gate = self.lanes.gate
 
     @Slot(object)
     def load_model(self, request: ModelRequest) -> None:
         if request.path is not None and not request.path.is_file():
             self.modelFailed.emit("No colorization model", f"{request.path} does not exist")
             return
-        self.modelLoaded.emit(ModelInfo("fake", "1.0", request.device, Path("fake.onnx"), 512, 16, label="fake v1.0"))
+        device = "cpu" if request.device == "auto" else request.device
+        self.modelLoaded.emit(ModelInfo("fake", "1.0", device, Path("fake.onnx"), 512, 16, label="fake v1.0"))
 
     @Slot(object)
     def run_job(self, job: ColorizeJob | ExportJob) -> None:
-        self.jobs.append(job)
+        with self.lanes.lock:
+            self.jobs.append(job)
+            self.lanes.running.add(job.item_id)
+            self.lanes.together.append(frozenset(self.lanes.running))
         self.jobStarted.emit(job.item_id)
         while not self.gate.wait(0.005):
             if job.cancel.cancelled:
                 break
+        with self.lanes.lock:
+            self.lanes.running.discard(job.item_id)
         kind = "export" if isinstance(job, ExportJob) else "colorize"
         if job.cancel.cancelled:
             self.jobCancelled.emit(job.item_id, kind)
@@ -145,14 +165,18 @@ def make_controller(qtbot, tmp_path: Path):
     """A BatchController on a FakeStore and a FakeWorker; shut down (engine thread joined) after the test."""
     made: list[BatchController] = []
 
-    def make(items: Iterable[QueueItem] = (), running: bool = False) -> tuple[BatchController, FakeWorker, FakeStore]:
+    def make(
+        items: Iterable[QueueItem] = (), running: bool = False, lanes: int = 1
+    ) -> tuple[BatchController, FakeWorker, FakeStore]:
+        """``lanes`` fake workers (engine lanes) sharing one gate; the first is returned."""
         scratch = tmp_path / "scratch"
         scratch.mkdir(exist_ok=True)
         store = FakeStore(scratch, items, running)
-        worker = FakeWorker(scratch)
-        controller = BatchController(store, worker=worker)  # type: ignore[arg-type]
+        shared = Lanes()
+        workers = [FakeWorker(scratch, shared) for _ in range(lanes)]
+        controller = BatchController(store, workers=workers)  # type: ignore[arg-type]
         made.append(controller)
-        return controller, worker, store
+        return controller, workers[0], store
 
     yield make
     for controller in made:
