@@ -99,6 +99,13 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _warm(generator: Generator) -> None:
+    try:  # the first photo's one-off costs (first model run, tables, threads) now, while nobody waits
+        warm_up(generator)
+    except Exception:  # noqa: BLE001 - only a head start is lost; real photos report their own errors
+        log.warning("warming up %s failed", generator.path, exc_info=True)
+
+
 class SharedModel:
     """The loaded model, shared by the engine lanes (onnxruntime runs are thread-safe).
 
@@ -121,21 +128,25 @@ class SharedModel:
         return max(1, (self.threads or available_cpu_count()) // max(1, self.lanes))
 
     def load(self, request: ModelRequest) -> Generator:
-        """Build the model's sessions and warm them up; the lanes switch to them only once ready."""
+        """Build and warm up the model's main session; the lanes switch to it only once it is ready (and
+        run alone on it until :meth:`pair_up` adds the paired session)."""
         generator = Generator(request.path, device=request.device, threads=self.threads)
-        paired = None
-        if self.lanes > 1 and generator.device == "cpu":
-            paired = Generator(generator.path, device="cpu", threads=self.paired_threads())
-        for session in (generator, paired):
-            if session is None:
-                continue
-            try:  # the first photo's one-off costs (first model run, tables, threads) now, while nobody waits
-                warm_up(session)
-            except Exception:  # noqa: BLE001 - only a head start is lost; real photos report their own errors
-                log.warning("warming up %s failed", request.path, exc_info=True)
+        _warm(generator)
         with self._lock:
-            self.generator, self.paired = generator, paired
+            self.generator, self.paired = generator, None
         return generator
+
+    def pair_up(self) -> None:
+        """Add the one-thread session for photos that run beside another (CPU, more than one lane only).
+        Called after the window has its model, so the second session's load and warm-up do not delay it."""
+        generator = self.generator
+        if self.lanes < 2 or generator is None or generator.device != "cpu":
+            return
+        paired = Generator(generator.path, device="cpu", threads=self.paired_threads())
+        _warm(paired)
+        with self._lock:
+            if self.generator is generator:  # not replaced by another model meanwhile
+                self.paired = paired
 
     @contextmanager
     def session(self) -> Iterator[Generator]:
@@ -223,6 +234,10 @@ class EngineWorker(QObject):
                 takes_hints=generator.takes_hints,
             )
         )
+        try:
+            self.shared.pair_up()
+        except Exception:  # noqa: BLE001 - photos then run on the main session, one lane after the other's
+            log.warning("the second engine session could not be made", exc_info=True)
 
     @Slot(object)
     def run_job(self, job: ColorizeJob | ExportJob) -> None:

@@ -26,7 +26,9 @@ def test_two_photos_run_at_once_with_the_colour_of_one_at_a_time(
     controller = window.controller
     assert len(controller.lanes) == 2
     shared = controller.worker.shared
-    assert shared.paired is not None and shared.paired is not shared.generator
+    # The one-thread session comes just after the model is announced (its warm-up does not delay that).
+    qtbot.waitUntil(lambda: shared.paired is not None, timeout=TIMEOUT_MS)
+    assert shared.paired is not shared.generator and shared.paired.device == "cpu"
     alone, beside = spy_generator(shared.generator), spy_generator(shared.paired)
     window.add_paths([photo_dir])
     alone.hold()
@@ -62,3 +64,17 @@ def test_the_engine_threads_run_below_the_window(qtbot, make_window, photo_dir: 
     for lane in window.controller.lanes:
         assert lane.worker.native_id is not None
         assert os.getpriority(os.PRIO_PROCESS, lane.worker.native_id) > gui
+
+
+def test_another_model_replaces_both_sessions(qtbot, make_window, standin_model: Path, photo_dir: Path) -> None:
+    window = make_window(threads=2)
+    shared = window.controller.worker.shared
+    qtbot.waitUntil(lambda: shared.paired is not None, timeout=TIMEOUT_MS)
+    old_main, old_paired = shared.generator, shared.paired
+    window.load_model(standin_model)
+    qtbot.waitUntil(lambda: shared.generator is not old_main and shared.paired not in (None, old_paired),
+                    timeout=TIMEOUT_MS)
+    window.add_paths([photo_dir / "colour.jpg", photo_dir / "grey.jpg"])
+    with qtbot.waitSignal(window.controller.batchFinished, timeout=TIMEOUT_MS):
+        window.controller.start()
+    assert window.controller.model.count(State.DONE) == 2
