@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from desktop.messages import ExportJob, ExportOptions
 from desktop.queue_model import QueueItem, State
 
@@ -171,3 +173,17 @@ def test_a_photo_is_never_in_two_lanes_at_once(qtbot, make_controller, tmp_path)
     qtbot.waitUntil(lambda: len(worker.jobs) == 3 and not controller.busy, timeout=TIMEOUT_MS)
     assert all(len(running) == 1 for running in worker.lanes.together)
     assert controller.model.item(item_id).state == State.DONE
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_the_time_left_counts_the_photos_running_side_by_side(qtbot, make_controller, tmp_path, lanes):
+    """Each fake photo takes 0.25 s; with two lanes two of them take that long together."""
+    controller, worker, _store = make_controller(lanes=lanes)
+    ready(qtbot, controller)
+    controller.add_paths(small_photos(tmp_path / "photos", ["a.jpg", "c.jpg", "d.jpg", "e.jpg"]))
+    progress: list[tuple[int, float]] = []
+    controller.progressChanged.connect(lambda finished, _total, eta: progress.append((finished, eta)))
+    with qtbot.waitSignal(controller.batchFinished, timeout=TIMEOUT_MS):
+        controller.start()
+    first = next(eta for finished, eta in progress if finished == 1)
+    assert first == pytest.approx(0.25 / lanes * 3)  # three photos left: one running, two queued
