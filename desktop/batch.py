@@ -4,10 +4,11 @@ The main window (view) and the QActions (commands) call its methods; it answers 
 chosen in this order: pending exports, photos the user asked to re-run, then the queue in order while the
 batch runs unpaused. A photo that fails is marked failed with its reason and the batch moves on.
 
-The engine has two lanes on a CPU with two cores or more (one thread each, sharing one model), as the CLI
-runs two photo workers: decoding, L* and the merge are single-threaded, so two small photos at once keep
-both cores busy. A second job starts only beside small photos (the CLI's rule: up to 4 MP), so two large
-scans never share the cores and the memory; on a GPU, or with one core, one lane does everything.
+The engine has two lanes on a CPU with two cores or more (sharing one model), as the CLI runs two photo
+workers: decoding, L* and the merge are single-threaded, so two small photos at once keep both cores busy.
+The lanes themselves let a large photo run alone (desktop.worker.SharedModel); on a GPU, or with one core,
+one lane does everything. A photo is never in two lanes at once (an export and a re-run of it both touch
+its cached colour).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from desktop.worker import (
     load_thumbnail,
     run_in_pool,
 )
-from engine.batch_workers import photo_pixels, threads_per_photo
 from engine.gc_pause import gc_paused
 from engine.naming import DEFAULT_PATTERN
 from engine.photo_finder import find_photos
@@ -90,8 +90,6 @@ class EngineLane(QObject):
         super().__init__(parent)
         self.worker = worker
         self.job: Job | None = None
-        #: Whether the job in flight is a small photo (another may run beside it).
-        self.small = False
         self.started = 0  # dispatch sequence number of the job in flight
         self.thread = QThread(parent)
         self.thread.setObjectName(name)
@@ -194,7 +192,6 @@ class BatchController(QObject):
         self._hint_generation = 0
         self._latest_hint: dict[str, int] = {}
         self._dispatched = 0
-        self._small: dict[str, bool] = {}  # photo id -> small enough to run beside another (see _is_small)
 
         if workers is None:
             if worker is not None:
@@ -578,15 +575,11 @@ class BatchController(QObject):
         return self.busy or bool(self._exports) or (self.running and self.model.count(State.QUEUED) > 0)
 
     # --- internals ----------------------------------------------------------------------------------
-    def _next_job(self, beside: bool) -> Job | None:
-        """The next job, or None. ``beside`` (another job is in flight): only a small photo, and never a
-        second job for a photo already in flight; what does not fit waits at the front for a free engine."""
+    def _next_job(self) -> Job | None:
+        """The next job, or None; one for a photo already in flight waits at the front for it to finish."""
         busy = self._busy_items()
         if self._exports:
-            job = self._exports[0]
-            if job.item_id in busy or (beside and not self._is_small(job.item_id, job.path)):
-                return None
-            return self._exports.popleft()
+            return None if self._exports[0].item_id in busy else self._exports.popleft()
         if self.model_info is None:
             return None
         while self._priority:
@@ -594,7 +587,7 @@ class BatchController(QObject):
             if item is None or item.state != State.QUEUED:
                 self._priority.popleft()
                 continue
-            if item.id in busy or (beside and not self._is_small(item.id, item.path)):
+            if item.id in busy:
                 return None
             self._priority.popleft()
             return self._colorize_job(item)
@@ -602,23 +595,8 @@ class BatchController(QObject):
             row = self.model.next_queued_row()
             if row >= 0:
                 item = self.model.item_at(row)
-                if item.id in busy or (beside and not self._is_small(item.id, item.path)):
-                    return None
-                return self._colorize_job(item)
+                return None if item.id in busy else self._colorize_job(item)
         return None
-
-    def _is_small(self, item_id: str, path: Path) -> bool:
-        """Whether the photo takes one thread (engine.batch_workers' rule), from its known size or header
-        (read once per job: the answer is kept until the job finishes)."""
-        small = self._small.get(item_id)
-        if small is None:
-            item = self.model.item(item_id)
-            if item is not None and item.width and item.height:
-                pixels = item.width * item.height
-            else:
-                pixels = photo_pixels(path)  # header only; unreadable (0) fails on its own, quickly
-            small = self._small[item_id] = threads_per_photo(pixels) == 1
-        return small
 
     def _in_flight(self) -> list[Job]:
         return [lane.job for lane in self.lanes if lane.job is not None]
@@ -655,10 +633,7 @@ class BatchController(QObject):
         for lane in self._usable_lanes():
             if lane.job is not None:
                 continue
-            working = [other for other in self.lanes if other.job is not None]
-            if any(not other.small for other in working):
-                break  # a large photo has the cores to itself
-            job = self._next_job(beside=bool(working))
+            job = self._next_job()
             if job is None:
                 break
             if isinstance(job, ColorizeJob):
@@ -668,7 +643,6 @@ class BatchController(QObject):
                     self.model.update(item)
             self._dispatched += 1
             lane.job, lane.started = job, self._dispatched
-            lane.small = len(self._usable_lanes()) > 1 and self._is_small(job.item_id, job.path)
             lane.run.emit(job)
             started = True
         if started:
@@ -687,7 +661,6 @@ class BatchController(QObject):
             if lane.job is not None and lane.job.item_id == item_id and _kind(lane.job) == kind:
                 lane.job = None
                 break
-        self._small.pop(item_id, None)
         if self.model.item(item_id) is None and item_id not in self._busy_items():
             self.store.discard_prediction(item_id)  # removed while it ran: drop whatever it had cached
         self.save_now(only=item_id)  # a finished photo is on disk before anything else happens

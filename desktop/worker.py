@@ -38,7 +38,8 @@ from desktop.messages import (
 )
 from desktop.photo_traits import photo_traits
 from desktop.queue_store import QueueStore
-from engine.cancel import Cancelled
+from engine.batch_workers import photo_pixels, threads_per_photo
+from engine.cancel import Cancelled, CancelToken
 from engine.contract import ModelContractError
 from engine.model import DeviceError, Generator, NoModelError
 from engine.naming import NamePlanner
@@ -107,12 +108,15 @@ def _warm(generator: Generator) -> None:
 
 
 class SharedModel:
-    """The loaded model, shared by the engine lanes (onnxruntime runs are thread-safe).
+    """The loaded model, shared by the engine lanes (onnxruntime runs are thread-safe), and whose turn it is.
 
-    A photo alone runs on a session with all the threads; while another photo is in flight it runs on a
-    one-thread session instead (``paired``), as the CLI's photo workers do: on two cores, two small photos
-    at one thread each beat one at a time on two threads, because decoding, L* and the merge are
-    single-threaded (measured: CLI 13.9 photos/s, the one-lane app 8.8).
+    Small photos (up to 4 MP, the CLI's rule in engine.batch_workers) share the engine: two at once, one
+    thread each, as the CLI's photo workers do. On two cores that beats one photo at a time on two threads,
+    because decoding, L* and the merge are single-threaded (measured: CLI 13.9 photos/s, the one-lane app
+    8.8). A photo alone runs on the session with all the threads, one beside another on the one-thread
+    session (``paired``). A large photo waits for the photos in progress and then has the engine, its
+    threads and the memory to itself; photos that come while it waits go after it. Lanes decide this
+    themselves from the photo's header, so the GUI thread never reads a file to dispatch a job.
     """
 
     def __init__(self, lanes: int = 1, threads: int | None = None) -> None:
@@ -121,8 +125,10 @@ class SharedModel:
         self.generator: Generator | None = None
         #: The session a photo runs on beside another (one thread each; None with one lane or on a GPU).
         self.paired: Generator | None = None
-        self._lock = threading.Lock()
+        self._turns = threading.Condition()
         self._running = 0
+        self._alone = False  # a large photo has the engine
+        self._alone_waiting = 0  # large photos waiting for the ones in progress
 
     def paired_threads(self) -> int:
         return max(1, (self.threads or available_cpu_count()) // max(1, self.lanes))
@@ -132,7 +138,7 @@ class SharedModel:
         run alone on it until :meth:`pair_up` adds the paired session)."""
         generator = Generator(request.path, device=request.device, threads=self.threads)
         _warm(generator)
-        with self._lock:
+        with self._turns:
             self.generator, self.paired = generator, None
         return generator
 
@@ -144,23 +150,34 @@ class SharedModel:
             return
         paired = Generator(generator.path, device="cpu", threads=self.paired_threads())
         _warm(paired)
-        with self._lock:
+        with self._turns:
             if self.generator is generator:  # not replaced by another model meanwhile
                 self.paired = paired
 
     @contextmanager
-    def session(self) -> Iterator[Generator]:
-        """The session for one photo: the paired one while another photo is in flight."""
-        with self._lock:
-            if self.generator is None:
-                raise RuntimeError("no model is loaded")
+    def turn(self, path: Path, cancel: CancelToken) -> Iterator[Generator | None]:
+        """One photo's turn on the engine (see the class); yields the session it runs on (None: no model
+        loaded, which an export does not need). Waiting ends early with Cancelled."""
+        alone = self.lanes > 1 and threads_per_photo(photo_pixels(path)) > 1  # header only
+        with self._turns:
+            self._alone_waiting += alone
+            try:
+                while self._alone or (self._running > 0 if alone else self._alone_waiting > 0):
+                    cancel.raise_if_cancelled()
+                    self._turns.wait(0.05)
+            finally:
+                self._alone_waiting -= alone
             self._running += 1
-            generator = self.generator if self._running == 1 or self.paired is None else self.paired
+            self._alone = alone
+            beside = self._running > 1 and self.paired is not None
+            generator = self.paired if beside else self.generator
         try:
             yield generator
         finally:
-            with self._lock:
+            with self._turns:
                 self._running -= 1
+                self._alone = False
+                self._turns.notify_all()
 
 
 class EngineWorker(QObject):
@@ -261,9 +278,11 @@ class EngineWorker(QObject):
             self.jobFailed.emit(job.item_id, kind, describe_error(exc))
 
     def _colorize(self, job: ColorizeJob) -> ColorizeResult:
-        started = time.perf_counter()
         stamp = source_stamp(job.path)
-        with self.shared.session() as generator:
+        with self.shared.turn(job.path, job.cancel) as generator:
+            if generator is None:
+                raise RuntimeError("no model is loaded")
+            started = time.perf_counter()
             photo = read_photo(job.path)
             job.cancel.raise_if_cancelled()
             prediction = colorize(photo, generator, render_size=job.render_size, cancel=job.cancel,
@@ -351,6 +370,10 @@ class EngineWorker(QObject):
     def _export(self, job: ExportJob) -> Path:
         if job.source_stamp is not None and source_stamp(job.path) != job.source_stamp:
             raise PhotoError("the original changed since it was colorized: run it again")
+        with self.shared.turn(job.path, job.cancel):  # two large exports at once would double the memory
+            return self._export_now(job)
+
+    def _export_now(self, job: ExportJob) -> Path:
         photo = read_photo(job.path)
         job.cancel.raise_if_cancelled()
         ab = QueueStore.load_ab(job.ab_file)

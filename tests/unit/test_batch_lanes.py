@@ -1,5 +1,6 @@
-"""Two engine lanes on fake workers: small photos run two at once in queue order, a large photo runs alone,
-one lane on a GPU, and cancel, pause, remove and exports mean the same as with one lane."""
+"""Two engine lanes on fake workers: photos run two at once in queue order, one lane on a GPU, and cancel,
+pause, remove and exports mean the same as with one lane. (Which photos may share the engine is the
+lanes' own business: tests/unit/test_engine_turns.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.messages import ExportJob, ExportOptions
-from desktop.queue_model import QueueItem, State
+from desktop.queue_model import State
 
 TIMEOUT_MS = 10_000
 
@@ -19,7 +20,7 @@ def ready(qtbot, controller, device: str = "auto") -> None:
 
 
 def small_photos(folder: Path, names: list[str]) -> list[Path]:
-    """Files the fake workers never read; their header reads as 0 pixels, which counts as small."""
+    """Files the fake workers never read."""
     folder.mkdir(exist_ok=True)
     paths = [folder / name for name in names]
     for path in paths:
@@ -43,8 +44,10 @@ def test_two_small_photos_run_at_once_in_queue_order(qtbot, make_controller, pho
     assert [item.state for item in controller.model.items()][:3] == [State.WORKING, State.WORKING, State.QUEUED]
     with qtbot.waitSignal(controller.batchFinished, timeout=TIMEOUT_MS):
         worker.gate.set()
-    started = [job.item_id for job in worker.jobs]  # two lanes at a time, in queue order (either first)
-    assert [set(started[:2]), set(started[2:4]), started[4:]] == [set(ids[:2]), set(ids[2:4]), ids[4:]]
+    # The first two in either order (two threads); after them, which lane picks its job up first is up to
+    # the threads, so only the dispatch order above is exact.
+    started = [job.item_id for job in worker.jobs]
+    assert set(started[:2]) == set(ids[:2]) and sorted(started) == sorted(ids)
     assert max(len(running) for running in worker.lanes.together) == 2
     assert [item.state for item in controller.model.items()] == [
         State.DONE, State.FAILED, State.DONE, State.DONE, State.DONE
@@ -53,22 +56,6 @@ def test_two_small_photos_run_at_once_in_queue_order(qtbot, make_controller, pho
         item.id: item.state for item in controller.model.items()
     }
     assert not controller.busy and not controller.has_unfinished_work()
-
-
-def test_a_large_photo_has_the_engine_to_itself(qtbot, make_controller, tmp_path):
-    small = small_photos(tmp_path / "photos", ["a.jpg", "big.jpg", "c.jpg", "d.jpg"])
-    items = [QueueItem(path=path) for path in small]
-    items[1].width, items[1].height = 4000, 3000  # 12 MP: the CLI gives such a photo two threads
-    controller, worker, _store = make_controller(items, lanes=2)
-    controller.restore()
-    ready(qtbot, controller)
-    big = items[1].id
-    with qtbot.waitSignal(controller.batchFinished, timeout=TIMEOUT_MS):
-        controller.start()
-    started = [job.item_id for job in worker.jobs]  # the last two may pair up, either first
-    assert [started[:2], set(started[2:])] == [[items[0].id, big], {items[2].id, items[3].id}]
-    assert all(running == {big} for running in worker.lanes.together if big in running)
-    assert controller.model.count(State.DONE) == 4
 
 
 def test_on_a_gpu_photos_take_turns(qtbot, make_controller, photos):
