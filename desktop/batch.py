@@ -43,7 +43,7 @@ from desktop.worker import (
     load_thumbnail,
     run_in_pool,
 )
-from engine.gc_pause import gc_paused
+from engine.gc_pause import freeze_long_lived, gc_paused, thaw
 from engine.naming import DEFAULT_PATTERN
 from engine.photo_finder import find_photos
 from engine.pipeline import provenance
@@ -78,7 +78,8 @@ def _new_items(
     """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread), with
     the hints of their sidecar files (one folder listing per folder, a read only where a sidecar is).
     Without cycle collection meanwhile (engine.gc_pause): it walked the new items over and over, a quarter
-    of the time of adding 100,000 photos."""
+    of the time of adding 100,000 photos; and kept out of its full passes after (the first one over them
+    took 40 ms of the GUI thread)."""
     items = []
     listings: dict[str, tuple[set[str], set[str]]] = {}
     for path in expand_paths(paths):  # absolute and resolved, like the paths already queued
@@ -88,6 +89,7 @@ def _new_items(
         item = QueueItem(path=path, strength=strength, render_size=render_size)
         item.hints, item.hint_note = load_hints(path, listings, hints_dir)
         items.append(item)
+    freeze_long_lived(collect_young=False)  # they live as long as the queue; a first pass took 40 ms
     return items
 
 
@@ -147,6 +149,7 @@ class BatchController(QObject):
         #: What :meth:`restore` had to report about the saved queue (None when all was well).
         self.restore_notice: str | None = None
         self._restoring: LoadedQueue | None = None  # a restore under way (see restore())
+        self._adding_rest = False  # add_paths is inserting its second or a later slice
         #: Each photo's hint run in flight or waiting (latest wins: a newer change to that photo cancels it;
         #: other photos' runs, e.g. after Copy hints, go on), and the generation of each photo's newest.
         self._hint_jobs: dict[str, HintJob] = {}
@@ -180,6 +183,10 @@ class BatchController(QObject):
 
         self._save_timer = QTimer(self, singleShot=True, interval=0)
         self._save_timer.timeout.connect(self._save_slice)
+        #: Brings the rest of a restored queue, a slice per turn. A timer, not a posted call: Qt's event loop
+        #: puts its timers after posted calls, so a chain of posted slices kept other timers waiting two slices.
+        self._restore_timer = QTimer(self, singleShot=True, interval=0)
+        self._restore_timer.timeout.connect(self._restore_more)
         self.model.changed.connect(self._save_timer.start)
         self.model.thumbnailWanted.connect(self._request_thumbnail)
         #: Writes each photo's hints to its sidecar file shortly after the last change.
@@ -192,13 +199,15 @@ class BatchController(QObject):
         The first rows come at once, the rest in slices from the event loop (a timer), so a window with
         50,000 photos queued shows in about a second and stays responsive while the rest fills in.
         """
-        loaded = self.store.load(first=RESTORE_FIRST)
+        with gc_paused():
+            loaded = self.store.load(first=RESTORE_FIRST)
+            freeze_long_lived()
         self._restoring = loaded
         # Known now: a save while the rest loads must not forget that the batch was running.
         self._resume_when_ready = loaded.running
         self.model.add(loaded.items, positions=loaded.positions)  # thumbnails come as rows are painted
         if loaded.rest:
-            QTimer.singleShot(0, self._restore_more)
+            self._restore_timer.start()
         else:
             self._restored()
 
@@ -206,6 +215,12 @@ class BatchController(QObject):
     def restoring(self) -> bool:
         """Saved rows are still being added to the queue (see :meth:`restore`)."""
         return self._restoring is not None
+
+    @property
+    def inserting_rest(self) -> bool:
+        """The rows being inserted continue a restore or an add already on screen: a view that followed
+        them would jump away from the user's rows (and load a screenful of thumbnails per slice)."""
+        return self._restoring is not None or self._adding_rest
 
     def finish_restore(self) -> None:
         """The rest of the saved queue now: new photos are checked against the whole queue."""
@@ -216,10 +231,12 @@ class BatchController(QObject):
         loaded = self._restoring
         if loaded is None or self.closing:
             return
-        items, positions = self.store.load_more(loaded, RESTORE_SLICE)
+        with gc_paused():  # a full pass over the rows loaded so far took up to 250 ms (engine.gc_pause)
+            items, positions = self.store.load_more(loaded, RESTORE_SLICE)
+            freeze_long_lived()
         self.model.add(items, positions=positions)
         if loaded.rest:
-            QTimer.singleShot(0, self._restore_more)
+            self._restore_timer.start()
         else:
             self._restored()
         self._emit_progress()
@@ -257,6 +274,7 @@ class BatchController(QObject):
         stopped = self.thread.wait(timeout_ms)
         self.pool.waitForDone(timeout_ms)
         self.store.close()
+        thaw()  # the queue's items go back to the collector (see restore)
         return stopped
 
     def save_now(self, *, limit: int | None = None, only: str | None = None) -> None:
@@ -293,12 +311,16 @@ class BatchController(QObject):
         else:
             items = _new_items(paths, known, strength, render_size, self.sidecars.folder)
         items = [item for item in items if not self.model.has_path(item.path)]  # added meanwhile
-        for first in range(0, len(items), ADD_SLICE):
-            if self.closing:
-                return items[:first]
-            if first:
-                QCoreApplication.processEvents()
-            self.model.add(items[first : first + ADD_SLICE])
+        try:
+            for first in range(0, len(items), ADD_SLICE):
+                if self.closing:
+                    return items[:first]
+                if first:
+                    QCoreApplication.processEvents()
+                self._adding_rest = first > 0
+                self.model.add(items[first : first + ADD_SLICE])
+        finally:
+            self._adding_rest = False
         self._emit_progress()
         if items and self.running:
             self._dispatch()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QStackedWidget,
+    QStyle,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -21,6 +22,13 @@ from desktop.actions import Actions
 from desktop.batch import THUMBNAIL_PX
 from desktop.notice_bar import NoticeBar
 from desktop.queue_model import QueueModel
+
+
+def size_column_width(view: QTableView) -> int:
+    """Room for the widest size text the model gives ("12000×9000" over "999.9 MB") and the cell margins."""
+    metrics = view.fontMetrics()
+    widest = max(metrics.horizontalAdvance(text) for text in ("00000×00000", "000.0 MB"))
+    return widest + 2 * view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 12
 
 
 class QueuePanel(QWidget):
@@ -43,11 +51,13 @@ class QueuePanel(QWidget):
         self.queue_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QueueModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.ResizeToContents)
+        # The size column is as wide as its widest text can be, not sized to its contents: a resize-to-contents
+        # column re-measured ~100 rows (the model's Python data()) before every repaint of a changed row, so
+        # each thumbnail or state change in a 50,000-row queue held the event loop for tens of ms.
+        header.setSectionResizeMode(QueueModel.COL_SIZE, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(QueueModel.COL_SIZE, size_column_width(self.queue_view))
         header.setSectionResizeMode(QueueModel.COL_STATE, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(QueueModel.COL_STATE, 96)  # "failed: <reason>" is elided; its tooltip has it all
-        # Size columns from ~100 rows, not 1,000 of 50,000 (0 would mean every row while the view is hidden).
-        header.setResizeContentsPrecision(100)
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
