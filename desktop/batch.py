@@ -19,6 +19,7 @@ from typing import cast
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QThreadPool, QTimer, Signal
 
+from desktop.colour_thumbnails import ColourThumbnails
 from desktop.hint_points import Points
 from desktop.hint_sidecar_sync import SidecarSync, load_hints
 from desktop.images import to_qimage
@@ -38,7 +39,6 @@ from desktop.queue_store import LoadedQueue, QueueStore
 from desktop.worker import (
     EngineWorker,
     PoolSignals,
-    load_colour_thumbnail,
     load_preview,
     load_thumbnail,
     run_in_pool,
@@ -190,6 +190,7 @@ class BatchController(QObject):
         self._restore_timer.timeout.connect(self._restore_more)
         self.model.changed.connect(self._save_timer.start)
         self.model.thumbnailWanted.connect(self._request_thumbnail)
+        self.colour_thumbnails = ColourThumbnails()  # a strength change re-renders, without a decode
         #: Writes each photo's hints to its sidecar file shortly after the last change.
         self.sidecars = SidecarSync(self.store.hints_dir, self)
 
@@ -754,8 +755,8 @@ class BatchController(QObject):
             return
         path, ab_file = item.path, item.ab_file
         if key[0] == "colour" and ab_file is not None:
-            strength = key[1]
-            task = lambda: (*load_colour_thumbnail(path, ab_file, strength), key)  # noqa: E731
+            strength, thumbnails = key[1], self.colour_thumbnails
+            task = lambda: (*thumbnails.render(path, ab_file, strength, key[2:]), key)  # noqa: E731
         else:
             task = lambda: (*load_thumbnail(path), key)  # noqa: E731
         run_in_pool(self.pool, self.pool_signals, "thumbnail", item_id, task)

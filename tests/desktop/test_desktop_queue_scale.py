@@ -191,3 +191,29 @@ def test_a_large_add_shows_its_first_photos_and_the_later_slices_leave_the_view_
     view = window.queue_view
     assert model.item_at(1).width is not None  # read with its thumbnail: the column shows "W×H" and size
     assert view.horizontalHeader().sectionSize(model.COL_SIZE) >= view.sizeHintForColumn(model.COL_SIZE)
+
+
+def test_a_strength_change_re_renders_the_colour_thumbnail_without_decoding_the_photo_again(
+    photo_dir: Path, tmp_path: Path
+) -> None:
+    from desktop.colour_thumbnails import ColourThumbnails
+    from desktop.worker import load_thumbnail
+    from engine.pipeline import Prediction
+
+    store = QueueStore(tmp_path / "appdata")
+    photo = photo_dir / "grey.jpg"
+    ab_file = store.save_ab("one", np.dstack([np.full((24, 32), 30.0), np.full((24, 32), -20.0)]))
+    thumbnails = ColourThumbnails()
+    full, dims = thumbnails.render(photo, ab_file, 1.0)
+    half, _ = thumbnails.render(photo, ab_file, 0.5)
+    assert thumbnails.decoded == 1 and dims is not None
+    fresh = Prediction.from_pixels(load_thumbnail(photo)[0], QueueStore.load_ab(ab_file))
+    np.testing.assert_array_equal(half, fresh.render(0.5))  # the same pixels as made from scratch
+    np.testing.assert_array_equal(full, fresh.render(1.0))
+
+    # New hints: the thumbnail's key names them, and the a*b* file may be rewritten in place.
+    store.save_ab("one", np.zeros((24, 32, 2)))
+    grey, _ = thumbnails.render(photo, ab_file, 1.0, variant=(("hint",),))
+    assert thumbnails.decoded == 2
+    rgb = grey.astype(np.int16)
+    assert np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 1  # read again: no colour left
