@@ -66,6 +66,46 @@ def test_requests_during_a_quick_stage_wait_and_only_the_latest_is_rendered(qtbo
     renderer.close()
 
 
+class SlowStage:
+    """A stage that takes a random few milliseconds, so requests land at every point of a render."""
+
+    alpha = None
+
+    def __init__(self, rng: np.random.Generator, value: int) -> None:
+        self.pause, self.value = float(rng.uniform(0, 0.004)), value
+
+    def render(self, strength: float) -> np.ndarray:
+        threading.Event().wait(self.pause)
+        return np.full((2, 2, 3), self.value, np.uint8)
+
+
+def test_however_requests_interleave_the_latest_one_ends_on_screen_and_nothing_stalls(qtbot) -> None:
+    rng = np.random.default_rng(11)
+    renderer = LiveRenderer()
+    shown: list[tuple[float, bool]] = []
+    asked: list[float] = []
+
+    def ask(strength: float) -> None:
+        asked.append(strength)
+        renderer.request("photo", (SlowStage(rng, 1), SlowStage(rng, 2)), strength)  # type: ignore[arg-type]
+
+    def on_rendered(_key, strength, _image, _ms, final) -> None:
+        shown.append((strength, final))
+        if rng.random() < 0.2:  # a request made while an image is being shown
+            ask(round(float(rng.uniform(0, 2)), 2))
+
+    renderer.rendered.connect(on_rendered)
+    for step in range(300):
+        ask(step / 200)
+        if rng.random() < 0.5:
+            qtbot.wait(int(rng.integers(0, 4)))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == (asked[-1], True) and renderer._wanted is None,
+                    timeout=TIMEOUT_MS)
+    assert {strength for strength, _final in shown} <= set(asked)
+    assert renderer._in_flight == 0
+    renderer.close()
+
+
 @pytest.mark.parametrize("with_alpha", [False, True])
 def test_images_for_the_screen_keep_every_pixel(with_alpha: bool) -> None:
     rng = np.random.default_rng(3)
