@@ -25,6 +25,7 @@ from typing import cast
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QThreadPool, QTimer, Signal
 
+from desktop.colour_thumbnails import ColourThumbnails
 from desktop.hint_points import Points
 from desktop.hint_sidecar_sync import SidecarSync, load_hints
 from desktop.images import to_qimage
@@ -45,12 +46,11 @@ from desktop.worker import (
     EngineWorker,
     PoolSignals,
     SharedModel,
-    load_colour_thumbnail,
     load_preview,
     load_thumbnail,
     run_in_pool,
 )
-from engine.gc_pause import gc_paused
+from engine.gc_pause import freeze_long_lived, gc_paused, thaw
 from engine.naming import DEFAULT_PATTERN
 from engine.photo_finder import find_photos
 from engine.pipeline import provenance
@@ -59,10 +59,11 @@ from engine.thread_pool import available_cpu_count
 log = logging.getLogger(__name__)
 
 PREVIEW_CACHE_SIZE = 4
-#: Items saved per transaction while a large add is written in the background of the event loop.
-SAVE_SLICE = 1000
-#: Rows inserted into the queue per event-loop turn when a large folder is added.
-ADD_SLICE = 5000
+#: Items saved per transaction while a large add is written in the background of the event loop (500: about
+#: 9 ms of the GUI thread, JSON and SQLite; a turn of the add also inserts a slice of rows).
+SAVE_SLICE = 500
+#: Rows inserted into the queue per event-loop turn when a large folder is added (2,000: about 10 ms).
+ADD_SLICE = 2000
 #: Saved rows shown before the window (more than a screenful), then per event-loop turn (500 rows: a median
 #: of 11 ms, at worst 75 ms of the GUI thread on a busy 2-core machine, under the 100 ms a stall may take).
 RESTORE_FIRST = 1000
@@ -113,7 +114,8 @@ def _new_items(
     """Queue items for the photos under ``paths`` that are not in ``known`` (runs off the GUI thread), with
     the hints of their sidecar files (one folder listing per folder, a read only where a sidecar is).
     Without cycle collection meanwhile (engine.gc_pause): it walked the new items over and over, a quarter
-    of the time of adding 100,000 photos."""
+    of the time of adding 100,000 photos; and kept out of its full passes after (the first one over them
+    took 40 ms of the GUI thread)."""
     items = []
     listings: dict[str, tuple[set[str], set[str]]] = {}
     for path in expand_paths(paths):  # absolute and resolved, like the paths already queued
@@ -123,6 +125,7 @@ def _new_items(
         item = QueueItem(path=path, strength=strength, render_size=render_size)
         item.hints, item.hint_note = load_hints(path, listings, hints_dir)
         items.append(item)
+    freeze_long_lived(collect_young=False)  # they live as long as the queue; a first pass took 40 ms
     return items
 
 
@@ -186,6 +189,7 @@ class BatchController(QObject):
         #: What :meth:`restore` had to report about the saved queue (None when all was well).
         self.restore_notice: str | None = None
         self._restoring: LoadedQueue | None = None  # a restore under way (see restore())
+        self._adding_rest = False  # add_paths is inserting its second or a later slice
         #: Each photo's hint run in flight or waiting (latest wins: a newer change to that photo cancels it;
         #: other photos' runs, e.g. after Copy hints, go on), and the generation of each photo's newest.
         self._hint_jobs: dict[str, HintJob] = {}
@@ -226,8 +230,13 @@ class BatchController(QObject):
 
         self._save_timer = QTimer(self, singleShot=True, interval=0)
         self._save_timer.timeout.connect(self._save_slice)
+        #: Brings the rest of a restored queue, a slice per turn. A timer, not a posted call: Qt's event loop
+        #: puts its timers after posted calls, so a chain of posted slices kept other timers waiting two slices.
+        self._restore_timer = QTimer(self, singleShot=True, interval=0)
+        self._restore_timer.timeout.connect(self._restore_more)
         self.model.changed.connect(self._save_timer.start)
         self.model.thumbnailWanted.connect(self._request_thumbnail)
+        self.colour_thumbnails = ColourThumbnails()  # a strength change re-renders, without a decode
         #: Writes each photo's hints to its sidecar file shortly after the last change.
         self.sidecars = SidecarSync(self.store.hints_dir, self)
 
@@ -238,13 +247,15 @@ class BatchController(QObject):
         The first rows come at once, the rest in slices from the event loop (a timer), so a window with
         50,000 photos queued shows in about a second and stays responsive while the rest fills in.
         """
-        loaded = self.store.load(first=RESTORE_FIRST)
+        with gc_paused():
+            loaded = self.store.load(first=RESTORE_FIRST)
+            freeze_long_lived()
         self._restoring = loaded
         # Known now: a save while the rest loads must not forget that the batch was running.
         self._resume_when_ready = loaded.running
         self.model.add(loaded.items, positions=loaded.positions)  # thumbnails come as rows are painted
         if loaded.rest:
-            QTimer.singleShot(0, self._restore_more)
+            self._restore_timer.start()
         else:
             self._restored()
 
@@ -252,6 +263,12 @@ class BatchController(QObject):
     def restoring(self) -> bool:
         """Saved rows are still being added to the queue (see :meth:`restore`)."""
         return self._restoring is not None
+
+    @property
+    def inserting_rest(self) -> bool:
+        """The rows being inserted continue a restore or an add already on screen: a view that followed
+        them would jump away from the user's rows (and load a screenful of thumbnails per slice)."""
+        return self._restoring is not None or self._adding_rest
 
     def finish_restore(self) -> None:
         """The rest of the saved queue now: new photos are checked against the whole queue."""
@@ -262,10 +279,12 @@ class BatchController(QObject):
         loaded = self._restoring
         if loaded is None or self.closing:
             return
-        items, positions = self.store.load_more(loaded, RESTORE_SLICE)
+        with gc_paused():  # a full pass over the rows loaded so far took up to 250 ms (engine.gc_pause)
+            items, positions = self.store.load_more(loaded, RESTORE_SLICE)
+            freeze_long_lived()
         self.model.add(items, positions=positions)
         if loaded.rest:
-            QTimer.singleShot(0, self._restore_more)
+            self._restore_timer.start()
         else:
             self._restored()
         self._emit_progress()
@@ -304,6 +323,7 @@ class BatchController(QObject):
         stopped = all([lane.thread.wait(timeout_ms) for lane in self.lanes])
         self.pool.waitForDone(timeout_ms)
         self.store.close()
+        thaw()  # the queue's items go back to the collector (see restore)
         return stopped
 
     def save_now(self, *, limit: int | None = None, only: str | None = None) -> None:
@@ -339,13 +359,21 @@ class BatchController(QObject):
             items = self._off_thread(lambda: _new_items(paths, known, strength, render_size, self.sidecars.folder))
         else:
             items = _new_items(paths, known, strength, render_size, self.sidecars.folder)
-        items = [item for item in items if not self.model.has_path(item.path)]  # added meanwhile
-        for first in range(0, len(items), ADD_SLICE):
-            if self.closing:
-                return items[:first]
-            if first:
-                QCoreApplication.processEvents()
-            self.model.add(items[first : first + ADD_SLICE])
+        added: list[QueueItem] = []
+        try:
+            for first in range(0, len(items), ADD_SLICE):
+                if self.closing:
+                    return added
+                if first:
+                    QCoreApplication.processEvents()
+                self._adding_rest = bool(added)
+                # Checked slice by slice (not 50,000 paths in one turn): photos added meanwhile are not added twice.
+                fresh = [item for item in items[first : first + ADD_SLICE] if not self.model.has_path(item.path)]
+                self.model.add(fresh)
+                added += fresh
+        finally:
+            self._adding_rest = False
+        items = added
         self._emit_progress()
         if items and self.running:
             self._dispatch()
@@ -823,8 +851,8 @@ class BatchController(QObject):
             return
         path, ab_file = item.path, item.ab_file
         if key[0] == "colour" and ab_file is not None:
-            strength = key[1]
-            task = lambda: (*load_colour_thumbnail(path, ab_file, strength), key)  # noqa: E731
+            strength, thumbnails = key[1], self.colour_thumbnails
+            task = lambda: (*thumbnails.render(path, ab_file, strength, key[2:]), key)  # noqa: E731
         else:
             task = lambda: (*load_thumbnail(path), key)  # noqa: E731
         run_in_pool(self.pool, self.pool_signals, "thumbnail", item_id, task)

@@ -8,6 +8,7 @@ request replaces the pending one, so a dragged slider converges on its latest va
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -18,6 +19,8 @@ from PySide6.QtGui import QImage
 from desktop.images import to_qimage
 from desktop.worker import PoolSignals, run_in_pool
 from engine.pipeline import Prediction
+
+log = logging.getLogger(__name__)
 
 #: Long side of the quick first stage.
 FAST_SIDE = 720
@@ -49,16 +52,25 @@ class LiveRenderer(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.pool.setMaxThreadCount(2)  # the render wanted, and at most one full-size render nobody waits for
         self._signals = PoolSignals(self)
         self._signals.done.connect(self._on_done)
         self._pending: RenderRequest | None = None
-        self._busy = False
+        self._wanted: RenderRequest | None = None  # the render in flight whose image will be shown
+        self._in_flight = 0  # renders in flight, the wanted one and at most one whose image is not wanted
         self._closed = False
+        #: Renders started so far (tests read it).
+        self.started = 0
 
     def request(self, key: str, stages: tuple[Prediction, ...], strength: float) -> None:
         self._pending = RenderRequest(key, stages, strength, time.perf_counter())
-        if not self._busy:
+        wanted = self._wanted
+        if wanted is not None and wanted.final and len(wanted.stages) > 1 and self._in_flight < 2:
+            # A full-size render (3-4 times the quick stage's time) is not waited for: it finishes beside the
+            # new request's quick stage and its image is dropped. Waiting for it made the first move of the
+            # slider after a photo was shown take 60-100 ms instead of 15.
+            self._wanted = None
+        if self._wanted is None:
             self._start_next()
 
     def cancel(self) -> None:
@@ -73,26 +85,34 @@ class LiveRenderer(QObject):
     def _start_next(self) -> None:
         request, self._pending = self._pending, None
         if request is None or self._closed:
-            self._busy = False
             return
-        self._busy = True
+        self._wanted = request
+        self._in_flight += 1
+        self.started += 1
 
-        def render() -> tuple[RenderRequest, QImage]:
+        def render() -> tuple[RenderRequest, QImage | Exception]:
             # QImage (unlike QPixmap) may be built outside the GUI thread.
-            stage = request.stages[request.stage]
-            return request, to_qimage(stage.render(request.strength), stage.alpha)
+            try:
+                stage = request.stages[request.stage]
+                return request, to_qimage(stage.render(request.strength), stage.alpha)
+            except Exception as exc:  # noqa: BLE001 - nothing to show for it; the next request tries again
+                log.warning("rendering the preview at strength %g failed", request.strength, exc_info=True)
+                return request, exc
 
         run_in_pool(self.pool, self._signals, "render", request.key, render)
 
     def _on_done(self, _kind: str, key: str, result: object) -> None:
-        if self._closed:
+        request, image = cast(tuple[RenderRequest, "QImage | Exception"], result)
+        self._in_flight -= 1
+        if self._closed or request is not self._wanted:  # a superseded full-size render: dropped
             return
-        if not isinstance(result, Exception):
-            request, image = cast(tuple[RenderRequest, QImage], result)
+        self._wanted = None
+        if not isinstance(image, Exception):
             elapsed = (time.perf_counter() - request.requested_at) * 1000
-            self.rendered.emit(key, request.strength, image, elapsed, request.final)
-            if self._pending is None and not request.final:
+            self.rendered.emit(key, request.strength, image, elapsed, request.final)  # may request anew
+            if self._pending is None and self._wanted is None and not request.final:
                 self._pending = RenderRequest(
                     request.key, request.stages, request.strength, request.requested_at, request.stage + 1
                 )
-        self._start_next()
+        if self._wanted is None:
+            self._start_next()

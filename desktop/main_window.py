@@ -520,9 +520,10 @@ class MainWindow(QMainWindow):
         if self.selected_id is None and self.controller.model.rowCount():
             self.select_row(first)
         model = self.controller.model
-        # The new photos come into view: the last one, then the first (so as many as fit, from the first).
-        self.queue_view.scrollTo(model.index(last, 0))
-        self.queue_view.scrollTo(model.index(first, 0))
+        if not self.controller.inserting_rest:  # later slices of a large add or restore leave the view be
+            # The new photos come into view: the last one, then the first (so as many as fit, from the first).
+            self.queue_view.scrollTo(model.index(last, 0))
+            self.queue_view.scrollTo(model.index(first, 0))
         self._update_actions()
 
     def _on_rows_removed(self) -> None:

@@ -5,7 +5,8 @@ The queue lives in ``queue.sqlite`` (the standard library's sqlite3, WAL journal
 a rewrite of the whole queue. A finished photo's transaction is committed before the next photo starts, so
 a crash or a kill -9 of the app keeps it. ``synchronous=NORMAL`` skips an fsync per commit on the GUI
 thread (that fsync froze the window for hundreds of ms on a busy disk): a power cut can only roll back the
-last few changes, never damage the file, and such photos are simply run again. Each photo's model output
+last few changes, never damage the file, and such photos are simply run again. The log is copied back into
+the database by a thread of its own (desktop.wal_checkpointer), not inside a commit. Each photo's model output
 (the small a*b* array at render size) is cached as ``predictions/<id>.npy``, so finished photos stay
 finished and exportable after a restart without running the model again.
 
@@ -32,6 +33,7 @@ import numpy as np
 from PySide6.QtCore import QStandardPaths
 
 from desktop.queue_model import QueueItem
+from desktop.wal_checkpointer import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,7 @@ class QueueStore:
         #: Hint sidecars of photos whose own folder cannot be written.
         self.hints_dir = self.folder / "hints"
         self._db: sqlite3.Connection | None = None
+        self._checkpointer: WalCheckpointer | None = None
 
     # --- the database -------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -142,15 +145,20 @@ class QueueStore:
             try:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")  # see the module docstring
+                db.execute("PRAGMA wal_autocheckpoint=0")  # a thread of its own does it (desktop.wal_checkpointer)
                 db.executescript(SCHEMA)
                 db.execute("SELECT count(*) FROM items").fetchone()  # a foreign or damaged file fails here
             except BaseException:
                 db.close()
                 raise
             self._db = db
+            self._checkpointer = WalCheckpointer(self.db_file)
         return self._db
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()  # first: the last connection to close copies the log back and drops it
+            self._checkpointer = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -334,6 +342,8 @@ class QueueStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.nudge()
 
     # --- cached model outputs -----------------------------------------------------------------------
     def save_ab(self, item_id: str, ab: np.ndarray) -> Path:

@@ -436,13 +436,6 @@ def load_thumbnail(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
     return read_preview(path, THUMBNAIL_SIDE), dims
 
 
-def load_colour_thumbnail(path: Path, ab_file: Path, strength: float) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """A finished photo's thumbnail in colour, from the original and its cached a*b* (no model run)."""
-    pixels, dims = load_thumbnail(path)
-    prediction = Prediction.from_pixels(pixels, QueueStore.load_ab(ab_file))
-    return prediction.render(strength), dims
-
-
 def load_preview(path: Path, ab_file: Path | None) -> Preview:
     """The original at preview size, plus its colour from the cached a*b* if it was colorized."""
     before = read_preview(path, PREVIEW_SIDE)

@@ -39,6 +39,10 @@ if TYPE_CHECKING:  # the decoders (Pillow), the model runtime and hint mode load
 STRIP_PIXELS = 1 << 18
 #: Predictions up to this size (previews) keep the strength-independent part of a render between renders.
 CACHED_RENDER_PIXELS = 4_000_000
+#: Caches this small (thumbnails: under a MB) stay with their Prediction and take no place among the few
+#: kept: the app's queue thumbnails evicted the shown photo's preview caches, which a strength change then
+#: had to rebuild (60-100 ms for the full preview instead of 15-25).
+UNCOUNTED_CACHE_PIXELS = 1 << 16
 #: Mirrored band (px at render size) around the network's input, cropped away after the run. 16 px measured
 #: against 32 on v2 (model card, "Speed options measured"): ΔE00 9.85 vs 9.96 on val and 12.22 vs 12.32 held out,
 #: border and corner |Δab| no worse, 13 % less inference at 512 px.
@@ -99,7 +103,8 @@ class Prediction:
             if cache is None:
                 a, b = self._ab_at_full_height()
                 cache = self._colour_cache = render.colour_rows(self.lightness, a, b, self._across())
-                _keep_few_caches(self)
+                if height * width > UNCOUNTED_CACHE_PIXELS:
+                    _keep_few_caches(self)
 
             def cached(y0: int, y1: int) -> None:
                 render.render_cached_rows(self.lightness[y0:y1], cache.rows(y0, y1), strength, out[y0:y1])

@@ -10,7 +10,7 @@ import numpy as np
 
 from desktop import batch
 from desktop.images import qimage_to_array
-from desktop.queue_model import State
+from desktop.queue_model import QueueItem, State
 from desktop.queue_store import QueueStore
 from engine import photo_finder
 from engine.photo_io import write_photo
@@ -126,3 +126,94 @@ def test_adding_20000_photos_does_no_per_photo_path_work_and_survives_a_restart(
     loaded = QueueStore(tmp_path / "appdata").load()
     assert len(loaded.items) == 20_000 and loaded.items[-1].name == "photo09999.jpg"
     assert loaded.positions == sorted(loaded.positions)
+
+
+def _linked_photos(photo_dir: Path, folder: Path, count: int) -> list[Path]:
+    folder.mkdir()
+    for i in range(count):
+        os.link(photo_dir / "grey.jpg", folder / f"photo{i:03d}.jpg")
+    return sorted(folder.resolve().iterdir())
+
+
+def _rows_with_thumbnails(model) -> list[int]:
+    return [row for row in range(model.rowCount()) if model.thumbnails.image(model.item_at(row).id) is not None]
+
+
+def test_a_long_restore_keeps_the_view_on_its_first_rows_and_resumes_the_batch(
+    qtbot, make_window, photo_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The rest of a saved queue comes in slices below the rows on screen: the view does not follow each
+    slice (it used to scroll down to every one and load a screenful of thumbnails for it), every row comes
+    back in its saved order, the running batch resumes, and the collector gets the rows back at close."""
+    import gc
+
+    monkeypatch.setattr(batch, "RESTORE_FIRST", 20)
+    monkeypatch.setattr(batch, "RESTORE_SLICE", 30)
+    saved = [QueueItem(path=path) for path in _linked_photos(photo_dir, tmp_path / "many", 400)]
+    store = QueueStore(tmp_path / "appdata")
+    store.write(list(enumerate(saved, start=1)), running=True)
+    store.close()
+
+    window = make_window(wait_for_model=False)
+    controller, model = window.controller, window.controller.model
+    assert controller.restoring and model.rowCount() == 20
+    qtbot.waitUntil(lambda: not controller.restoring, timeout=TIMEOUT_MS)
+    assert [item.id for item in model.items()] == [item.id for item in saved]
+    assert gc.get_freeze_count() > 0  # the restored rows are kept out of the collector's full passes
+    qtbot.waitUntil(lambda: controller.running, timeout=TIMEOUT_MS)  # resumed once the model was ready
+    qtbot.wait(200)
+    assert window.queue_view.verticalScrollBar().value() == 0
+    shown = _rows_with_thumbnails(model)
+    assert shown and max(shown) < 60  # the first screenful only, not one per slice
+    window.close()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_large_add_shows_its_first_photos_and_the_later_slices_leave_the_view_be(
+    qtbot, make_window, photo_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(batch, "ADD_SLICE", 50)
+    window = make_window()
+    model = window.controller.model
+    assert window.add_paths([photo_dir / "grey.jpg"]) == 1
+    linked = _linked_photos(photo_dir, tmp_path / "many", 300)
+    window.queue_view.scrollToBottom()
+    assert window.add_paths([tmp_path / "many"]) == 300
+    qtbot.waitUntil(lambda: model.thumbnails.image(model.item_at(1).id) is not None, timeout=TIMEOUT_MS)
+    qtbot.wait(200)
+    assert [item.path for item in model.items()[1:]] == linked
+    first = window.queue_view.visualRect(model.index(1, 0))
+    assert first.isValid() and window.queue_view.viewport().rect().intersects(first)  # the add's first photo
+    shown = _rows_with_thumbnails(model)
+    assert max(shown) < 60  # not the last slice's rows
+
+    # The size column is fixed (not re-measured on every change) yet wide enough for what its rows say.
+    view = window.queue_view
+    assert model.item_at(1).width is not None  # read with its thumbnail: the column shows "W×H" and size
+    assert view.horizontalHeader().sectionSize(model.COL_SIZE) >= view.sizeHintForColumn(model.COL_SIZE)
+
+
+def test_a_strength_change_re_renders_the_colour_thumbnail_without_decoding_the_photo_again(
+    photo_dir: Path, tmp_path: Path
+) -> None:
+    from desktop.colour_thumbnails import ColourThumbnails
+    from desktop.worker import load_thumbnail
+    from engine.pipeline import Prediction
+
+    store = QueueStore(tmp_path / "appdata")
+    photo = photo_dir / "grey.jpg"
+    ab_file = store.save_ab("one", np.dstack([np.full((24, 32), 30.0), np.full((24, 32), -20.0)]))
+    thumbnails = ColourThumbnails()
+    full, dims = thumbnails.render(photo, ab_file, 1.0)
+    half, _ = thumbnails.render(photo, ab_file, 0.5)
+    assert thumbnails.decoded == 1 and dims is not None
+    fresh = Prediction.from_pixels(load_thumbnail(photo)[0], QueueStore.load_ab(ab_file))
+    np.testing.assert_array_equal(half, fresh.render(0.5))  # the same pixels as made from scratch
+    np.testing.assert_array_equal(full, fresh.render(1.0))
+
+    # New hints: the thumbnail's key names them, and the a*b* file may be rewritten in place.
+    store.save_ab("one", np.zeros((24, 32, 2)))
+    grey, _ = thumbnails.render(photo, ab_file, 1.0, variant=(("hint",),))
+    assert thumbnails.decoded == 2
+    rgb = grey.astype(np.int16)
+    assert np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 1  # read again: no colour left

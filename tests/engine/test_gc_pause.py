@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.gc_pause import gc_paused
+from engine.gc_pause import freeze_long_lived, gc_paused, thaw
 from engine.photo_finder import find_photos
 
 
@@ -68,3 +68,31 @@ def test_a_scan_leaves_the_collector_on(collector_on, tmp_path: Path) -> None:
     (tmp_path / "a.jpg").touch()
     assert len(find_photos([tmp_path]).photos) == 1
     assert gc.isenabled()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_frozen_objects_skip_full_passes_young_cycles_are_collected_first_and_thaw_hands_them_back(
+    collector_on,
+) -> None:
+    import weakref
+
+    kept = [_Node() for _ in range(1000)]  # a queue's worth of long-lived rows
+    garbage = _Node()
+    garbage.other = _Node()
+    garbage.other.other = garbage  # a cycle nobody holds: only the collector frees it
+    dead = weakref.ref(garbage)
+    del garbage
+    try:
+        with gc_paused():
+            freeze_long_lived()
+        assert dead() is None  # collected by the young pass, not frozen with the rest
+        assert gc.get_freeze_count() >= len(kept)
+        assert not {id(o) for o in kept} & {id(o) for o in gc.get_objects()}  # out of every generation
+    finally:
+        thaw()
+    assert gc.get_freeze_count() == 0
+    assert {id(o) for o in kept} <= {id(o) for o in gc.get_objects()}

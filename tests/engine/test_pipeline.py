@@ -328,8 +328,8 @@ def test_gamut_fit_lands_on_the_srgb_boundary() -> None:
     assert (((beyond < 0) | (beyond > 1)).any(axis=1)).mean() > 0.99
 
 
-def test_only_the_latest_previews_keep_a_render_cache() -> None:
-    previews = [Prediction(np.full((40, 60), 50.0, np.float32), np.full((8, 12, 2), 9.0, np.float32))
+def test_only_the_latest_previews_keep_a_render_cache_and_thumbnails_evict_none() -> None:
+    previews = [Prediction(np.full((300, 400), 50.0, np.float32), np.full((8, 12, 2), 9.0, np.float32))
                 for _ in range(pipeline._MAX_CACHES + 2)]
     first = previews[0].render(1.0)
     for preview in previews:
@@ -337,6 +337,14 @@ def test_only_the_latest_previews_keep_a_render_cache() -> None:
     cached = [p._colour_cache is not None for p in previews]
     assert cached == [False] * 2 + [True] * pipeline._MAX_CACHES
     np.testing.assert_array_equal(previews[0].render(1.0), first)  # rebuilt on demand, same pixels
+    kept = [p._colour_cache is not None for p in previews]
+
+    thumbnails = [Prediction(np.full((72, 96), 50.0, np.float32), np.full((8, 12, 2), 9.0, np.float32))
+                  for _ in range(pipeline._MAX_CACHES + 2)]
+    for thumbnail in thumbnails:
+        thumbnail.render(0.5)
+    assert all(t._colour_cache is not None for t in thumbnails)
+    assert [p._colour_cache is not None for p in previews] == kept  # the previews' caches stay
 
 
 def test_prediction_from_stored_pixels_renders_like_colorize(photo_dir: Path, generator: Generator) -> None:
