@@ -76,10 +76,6 @@ ENGINE_LANES = 2
 Job = ColorizeJob | ExportJob
 
 
-def _kind(job: Job) -> str:
-    return "export" if isinstance(job, ExportJob) else "colorize"
-
-
 class EngineLane(QObject):
     """One engine thread, its worker, and the job in flight on it (GUI-thread bookkeeping only)."""
 
@@ -686,7 +682,7 @@ class BatchController(QObject):
 
     def _finish(self, item_id: str, kind: str, state: str) -> None:
         for lane in self.lanes:
-            if lane.job is not None and lane.job.item_id == item_id and _kind(lane.job) == kind:
+            if lane.job is not None and lane.job.item_id == item_id and lane.job.kind == kind:
                 lane.job = None
                 break
         if self.model.item(item_id) is None and item_id not in self._busy_items():

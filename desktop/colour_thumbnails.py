@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from desktop.queue_store import QueueStore
-from desktop.worker import load_thumbnail
+from desktop.worker import load_thumbnail, source_stamp
 from engine.pipeline import Prediction
 
 #: Sources kept (each about 1.5 MB: the a*b* at render size).
 KEPT_SOURCES = 8
 
 
-def _stamp(path: Path) -> int | None:
+def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        return path.stat().st_mtime_ns
+        return source_stamp(path)
     except OSError:
         return None  # the load below then fails with the reason
 
@@ -33,7 +33,7 @@ class ColourThumbnails:
     def __init__(self, kept: int = KEPT_SOURCES) -> None:
         self.kept = kept
         self._lock = threading.Lock()
-        #: (photo, a*b* file, their mtimes) -> the thumbnail-size Prediction and the photo's size.
+        #: (photo, a*b* file, hints, their mtimes and sizes) -> the thumbnail-size Prediction and the photo's size.
         self._sources: OrderedDict[tuple, tuple[Prediction, tuple[int, int] | None]] = OrderedDict()
         #: Originals decoded so far (tests read it).
         self.decoded = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -53,6 +54,8 @@ class Preview:
 
 @dataclass
 class ColorizeJob:
+    #: What the worker's result and failure signals call this kind of job.
+    kind: ClassVar[str] = "colorize"
     item_id: str
     path: Path
     render_size: int | None
@@ -110,6 +113,7 @@ class ExportOptions:
 
 @dataclass
 class ExportJob:
+    kind: ClassVar[str] = "export"
     item_id: str
     path: Path
     ab_file: Path

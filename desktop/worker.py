@@ -198,9 +198,7 @@ class EngineWorker(QObject):
         """``shared``: the model this lane runs photos on (loaded by whichever lane gets ``load_model``)."""
         super().__init__()
         self.store = store
-        self.threads = threads
         self.shared = shared if shared is not None else SharedModel(threads=threads)
-        self._yielded = False
         self.native_id: int | None = None  # the lane thread's OS id, once it has run something
         #: (path, source stamp, render size) -> the photo's L* at the render size: a hint re-run starts here,
         #: so a click on a 12 MP photo costs one model run, not a decode. The last few photos only.
@@ -213,8 +211,7 @@ class EngineWorker(QObject):
 
     def _settle(self) -> None:
         """First call on this lane's thread: step back for the window (before any session makes threads)."""
-        if not self._yielded:
-            self._yielded = True
+        if self.native_id is None:
             self.native_id = threading.get_native_id()
             yield_to_window()
 
@@ -259,7 +256,7 @@ class EngineWorker(QObject):
     @Slot(object)
     def run_job(self, job: ColorizeJob | ExportJob) -> None:
         self._settle()
-        kind = "export" if isinstance(job, ExportJob) else "colorize"
+        kind = job.kind
         self.jobStarted.emit(job.item_id)
         try:
             job.cancel.raise_if_cancelled()

@@ -306,25 +306,19 @@ def lightness_of(pixels: np.ndarray, cancel: CancelToken | None = None) -> np.nd
     height, width = pixels.shape[:2]
     levels = 256 if pixels.dtype == np.uint8 else 65536
     out = np.empty((height, width), np.float32)
-    if pixels.ndim == 2:  # grey: L* of every code value, looked up (one pass instead of five)
-        lightness = _lightness_table(levels)
-
-        def grey_strip(y0: int, y1: int) -> None:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            rows = pixels[y0:y1]
-            out[y0:y1] = cv2.LUT(rows, lightness) if levels == 256 else lightness[rows]
-
-        _in_strips(height, width, grey_strip)
-        return out
-    table = _linearise_table(levels)
+    grey = pixels.ndim == 2
+    # Grey: L* of every code value, looked up (one pass instead of five); RGB: the linearised codes.
+    table = _lightness_table(levels) if grey else _linearise_table(levels)
 
     def strip(y0: int, y1: int) -> None:
         if cancel is not None:
             cancel.raise_if_cancelled()
         rows = pixels[y0:y1]
-        linear = cv2.LUT(rows, table) if rows.dtype == np.uint8 else table[rows]
-        _luminance_to_lightness(cv2.transform(linear, _SRGB_TO_Y), out[y0:y1])
+        looked_up = cv2.LUT(rows, table) if levels == 256 else table[rows]
+        if grey:
+            out[y0:y1] = looked_up
+        else:
+            _luminance_to_lightness(cv2.transform(looked_up, _SRGB_TO_Y), out[y0:y1])
 
     _in_strips(height, width, strip)
     return out

@@ -92,7 +92,7 @@ class FakeWorker(QObject):
                 break
         with self.lanes.lock:
             self.lanes.running.discard(job.item_id)
-        kind = "export" if isinstance(job, ExportJob) else "colorize"
+        kind = job.kind
         if job.cancel.cancelled:
             self.jobCancelled.emit(job.item_id, kind)
         elif "broken" in job.path.name:
